@@ -1,0 +1,124 @@
+"""The `xltool` command: a thin layer over the library. Heavy modules are imported inside
+the commands, so `xltool --help` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    name="xltool",
+    help="政府信息公开年报等统计报表：生成锁定模板、收集、校验、转换为标准 JSON。\n\n"
+         "Locked Excel templates for official statistical returns: generate, ingest, validate, convert.\n\n"
+         "Example: xltool generate govinfo-annual-2021 -o 测试局.xlsx --agency 测试局 --year 2024",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False)
+
+
+def _spec_or_exit(form: str):
+    from .spec import SpecError, available_forms, get_spec
+    try:
+        return get_spec(form)
+    except KeyError:
+        forms = ", ".join(available_forms()) or "(none)"
+        _console(True).print(f"[red]未知的报表 / unknown form[/red] {form!r}. 可用 / available: {forms}")
+        raise typer.Exit(2)
+    except SpecError as e:
+        _console(True).print(f"[red]报表定义有误 / bad form spec:[/red] {e}")
+        raise typer.Exit(2)
+
+
+@app.command("forms")
+def forms_cmd() -> None:
+    """List the forms xltool knows.
+
+    Example: xltool forms
+    """
+    from .spec import available_forms
+    for form_id, info in available_forms().items():
+        typer.echo(f"{form_id}\t{info.description}")
+
+
+@app.command("check-template")
+def check_template_cmd(file: Path = typer.Argument(..., help="a form spec (.yaml)")) -> None:
+    """Check a form spec file: keys, ids, formulas, layout. Prints where the problem is.
+
+    Example: xltool check-template templates/govinfo-annual-2021.yaml
+    """
+    from .spec import SpecError, load_spec
+    try:
+        spec = load_spec(file)
+        layout = spec.layout
+    except SpecError as e:
+        _console(True).print(f"[red]✗[/red] {e}")
+        raise typer.Exit(1)
+    n_in, n_f = len(layout.inputs()), len(layout.computed())
+    typer.echo(f"✓ {spec.id}: {len(spec.sheets)} sheets, {n_in} input cells, {n_f} formulas, "
+               f"{len(spec.rules)} rules, fingerprint {layout.fingerprint}")
+
+
+@app.command("generate")
+def generate_cmd(
+    form: str = typer.Argument(..., help="form id (see `xltool forms`) or a spec file"),
+    out: Path = typer.Option(..., "-o", "--out", help="FILE.xlsx, or a folder with --roster"),
+    agency: Optional[str] = typer.Option(None, "--agency", help="填报单位 (locked in the workbook)"),
+    year: Optional[int] = typer.Option(None, "--year", help="报告年度, e.g. 2024"),
+    region: Optional[str] = typer.Option(None, "--region", help="所属地区"),
+    code: Optional[str] = typer.Option(None, "--code", help="单位代码"),
+    roster: Optional[Path] = typer.Option(None, "--roster", help="CSV of agencies: one workbook each (docs/roster.md)"),
+    password: Optional[str] = typer.Option(None, "--password", help="sheet protection password (default: xltool)"),
+) -> None:
+    """Generate locked workbooks: one, or one per roster row.
+
+    Examples:
+
+      xltool generate govinfo-annual-2021 -o 测试局.xlsx --agency 测试局 --year 2024
+
+      xltool generate govinfo-annual-2021 --roster samples/roster.csv --year 2024 -o out/templates/
+    """
+    from .generate import generate_one, generate_roster
+    from .write import DEFAULT_PASSWORD, Agency, WriteOptions
+
+    spec = _spec_or_exit(form)
+    if year is not None and year not in spec.years:
+        _console(True).print(f"[yellow]注意 / note:[/yellow] {spec.id} is for report years "
+                             f"{spec.years.first}–{spec.years.last or ''}, not {year}")
+    options = WriteOptions(password=password or DEFAULT_PASSWORD)
+    if roster is None:
+        if out.suffix.lower() != ".xlsx":
+            _console(True).print("[red]-o 应为 .xlsx 文件名 / -o must name an .xlsx file[/red] (or use --roster with a folder)")
+            raise typer.Exit(2)
+        path = generate_one(spec, out, Agency(agency, year, region, code), options)
+        typer.echo(f"✓ {path}")
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .roster import RosterError, read_roster
+    try:
+        rows = read_roster(roster, default_year=year)
+    except RosterError as e:
+        _console(True).print(f"[red]{e}[/red]")
+        raise typer.Exit(2)
+    with Progress(TextColumn("生成 / generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=_console(True), transient=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("gen", total=len(rows))
+        generate_roster(spec, rows, out, options, on_done=lambda r, p: bar.advance(task))
+    typer.echo(f"✓ {len(rows)} workbooks in {out}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Findings: what a check says about a file, as data.
+
+A finding carries a stable code, a severity, where it is (sheet and A1 cell), the spec
+ids involved and its arguments. The Chinese and English sentences are rendered from
+those, never stored as the only record. Every kind of finding is declared once as a
+`Code`, next to the check that raises it; `Code.registry` lists them all (for the docs
+and for tests that every code has both languages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+class _Args(dict):
+    """Format mapping that leaves unknown placeholders visible instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fmt(template: str, args: dict[str, Any]) -> str:
+    shown = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in args.items()}
+    return template.format_map(_Args(shown))
+
+
+@dataclass(frozen=True)
+class Code:
+    """One kind of finding: its code, severity and message templates (zh first)."""
+
+    code: str
+    severity: str
+    zh: str
+    en: str
+    registry: ClassVar[dict[str, "Code"]] = {}
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"bad severity {self.severity!r} for {self.code}")
+        Code.registry[self.code] = self
+
+    def at(self, sheet: str | None = None, cell: str | None = None, ids: tuple[str, ...] | list[str] = (),
+           severity: str | None = None, **args: Any) -> "Finding":
+        return Finding(code=self.code, severity=severity or self.severity, sheet=sheet, cell=cell,
+                       ids=tuple(ids), args=dict(args),
+                       message=_fmt(self.zh, args), message_en=_fmt(self.en, args))
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    sheet: str | None
+    cell: str | None
+    ids: tuple[str, ...] = ()
+    args: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    message_en: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity, "sheet": self.sheet, "cell": self.cell,
+                "ids": list(self.ids), "args": self.args, "message": self.message, "message_en": self.message_en}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Finding":
+        return cls(code=d["code"], severity=d["severity"], sheet=d.get("sheet"), cell=d.get("cell"),
+                   ids=tuple(d.get("ids", ())), args=dict(d.get("args", {})),
+                   message=d.get("message", ""), message_en=d.get("message_en", ""))
+
+    def where(self) -> str:
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet or self.cell or ""
+
+
+def sort_key(f: Finding) -> tuple:
+    """Errors first, then by place, then code: a stable order for reports and JSON."""
+    return (SEVERITIES.index(f.severity), f.sheet or "", _cell_order(f.cell), f.code, str(sorted(f.args.items())))
+
+
+def _cell_order(cell: str | None) -> tuple[int, int]:
+    if not cell:
+        return (0, 0)
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + (ord(ch) - 64)
+    return (int(digits or 0), col)

@@ -1,0 +1,40 @@
+"""Generate workbooks: one for an agency, or one per roster row into a folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from .roster import RosterRow
+from .spec import FormSpec
+from .write import Agency, WriteOptions, write_workbook
+
+
+def generate_one(spec: FormSpec, out: Path, agency: Agency, options: WriteOptions | None = None) -> Path:
+    """Write one workbook atomically (a half-written .xlsx never appears under its name)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".xltool-", suffix=".xlsx", dir=out.parent)
+    os.close(fd)
+    try:
+        write_workbook(spec, tmp, agency, options)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def generate_roster(spec: FormSpec, rows: list[RosterRow], outdir: Path, options: WriteOptions | None = None,
+                    on_done: Callable[[RosterRow, Path], None] | None = None) -> list[Path]:
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for row in rows:
+        path = generate_one(spec, outdir / row.file, row.agency, options)
+        written.append(path)
+        if on_done:
+            on_done(row, path)
+    return written

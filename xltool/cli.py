@@ -116,6 +116,80 @@ def generate_cmd(
     typer.echo(f"✓ {len(rows)} workbooks in {out}")
 
 
+@app.command("ingest")
+def ingest_cmd(
+    inbox: Path = typer.Argument(..., help="folder of returned workbooks (searched recursively; never written to)"),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="output folder: json/, run.json"),
+    as_json: bool = typer.Option(False, "--json", help="print the run report (JSON) instead of the table"),
+) -> None:
+    """Read, recalculate and validate every returned workbook; write canonical JSON and a run report.
+
+    Exit code: 0 every file accepted, 1 some file rejected, 2 usage error.
+
+    Example: xltool ingest samples/inbox --out out
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .ingest import ingest
+    from .terminal import print_run
+
+    if not inbox.is_dir():
+        _console(True).print(f"[red]收件目录不存在 / no such folder:[/red] {inbox}")
+        raise typer.Exit(2)
+    err = _console(True)
+    with Progress(TextColumn("校验 / checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("ingest", total=None)
+        try:
+            report = ingest(inbox, out, on_start=lambda n: bar.update(task, total=n),
+                            on_file=lambda r: bar.advance(task))
+        except ValueError as e:
+            err.print(f"[red]{e}[/red]")
+            raise typer.Exit(2)
+    if as_json:
+        from .canonical import dumps
+        sys.stdout.write(dumps(report.to_dict()))
+    else:
+        print_run(report, _console())
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("validate")
+def validate_cmd(
+    file: Path = typer.Argument(..., help="one filled workbook (.xlsx)"),
+    as_json: bool = typer.Option(False, "--json", help="print the canonical JSON document"),
+) -> None:
+    """Check one workbook before sending it: the same checks as ingest. Writes nothing.
+
+    Exit code: 0 no errors, 1 errors found, 2 usage error.
+
+    Example: xltool validate 测试局.xlsx
+    """
+    from .ingest import REJECTED, process_file
+    from .terminal import print_file
+
+    if not file.is_file():
+        _console(True).print(f"[red]找不到文件 / no such file:[/red] {file}")
+        raise typer.Exit(2)
+    result = process_file(file.resolve(), file.resolve().parent)
+    if as_json:
+        from .canonical import dumps
+        sys.stdout.write(dumps(result.document))
+    else:
+        print_file(result, _console())
+    raise typer.Exit(1 if result.status == REJECTED else 0)
+
+
+@app.command("schema")
+def schema_cmd(form: str = typer.Argument(..., help="form id, e.g. govinfo-annual-2021")) -> None:
+    """Print the JSON Schema of a form's canonical JSON documents.
+
+    Example: xltool schema govinfo-annual-2021 > schema.json
+    """
+    from .canonical import dumps, json_schema
+    sys.stdout.write(dumps(json_schema(_spec_or_exit(form))))
+
+
 def main() -> None:
     app()
 

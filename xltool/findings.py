@@ -47,9 +47,10 @@ class Code:
 
     def at(self, sheet: str | None = None, cell: str | None = None, ids: tuple[str, ...] | list[str] = (),
            severity: str | None = None, **args: Any) -> "Finding":
+        shown = {"sheet": sheet or "", "cell": cell or "", **args}
         return Finding(code=self.code, severity=severity or self.severity, sheet=sheet, cell=cell,
                        ids=tuple(ids), args=dict(args),
-                       message=_fmt(self.zh, args), message_en=_fmt(self.en, args))
+                       message=_fmt(self.zh, shown), message_en=_fmt(self.en, shown))
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def _write_value(ws, cell: ValueCell, v: Any, f) -> None:
 
 def _validate(ws, cell: ValueCell) -> None:
     t = cell.type
-    unit = f"（单位：{t.unit}）" if t.unit else ""
+    unit = f"（单位：{t.unit}）" if t.unit and t.unit not in t.label else ""
     if t.kind == "integer":
         dv: dict[str, Any] = {"validate": "integer"}
     elif t.kind == "decimal":

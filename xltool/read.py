@@ -1,0 +1,144 @@
+"""Read a returned workbook into plain data, with openpyxl.
+
+`read_workbook` gives a `WorkbookData`: per sheet, the cells (typed value, formula text and
+the cached result the file stores for it, locked flag), merges, protection and state, and
+the defined names. Nothing in it is evaluated or followed: formula text is kept as text,
+external links are not loaded (keep_links=False), macros are not kept. Call it only after
+`guard.inspect_file` said the file is safe to parse.
+
+Reading is bounded to the area the form uses (plus a margin), so a cell typed far away
+cannot make anything iterate a million rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .layout import META_SHEET
+
+
+@dataclass(frozen=True)
+class CellData:
+    value: Any                 # what a person sees typed: number, text, bool, datetime, or None
+    formula: str | None = None  # "=SUM(D5:I5)" when the cell holds a formula
+    cached: Any = None         # the result the file stores for a formula
+    locked: bool = True
+
+
+@dataclass
+class SheetData:
+    name: str
+    state: str = "visible"     # visible | hidden | veryHidden
+    protected: bool = False
+    cells: dict[tuple[int, int], CellData] = field(default_factory=dict)   # 0-based (row, col)
+    merges: set[tuple[int, int, int, int]] = field(default_factory=set)    # 0-based, inclusive
+    max_row: int = 0
+    max_col: int = 0
+
+    def get(self, row: int, col: int) -> CellData | None:
+        return self.cells.get((row, col))
+
+    def text(self, row: int, col: int) -> str:
+        c = self.cells.get((row, col))
+        return "" if c is None or c.value is None else str(c.value)
+
+
+@dataclass
+class WorkbookData:
+    sheets: dict[str, SheetData]
+    defined_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def meta(self) -> dict[str, str] | None:
+        """The key/value pairs of the hidden identification sheet, or None without one."""
+        sheet = self.sheets.get(META_SHEET)
+        if sheet is None:
+            return None
+        out = {}
+        for r in range(sheet.max_row + 1):
+            key = sheet.text(r, 0)
+            if key:
+                v = sheet.get(r, 1)
+                out[key] = "" if v is None or v.value is None else (
+                    str(int(v.value)) if isinstance(v.value, float) and v.value.is_integer() else str(v.value))
+        return out
+
+
+def read_workbook(path: str | Path, max_rows: int = 400, max_cols: int = 60) -> WorkbookData:
+    """Everything the checks need from an .xlsx/.xlsm, in one openpyxl load plus one cached-value pass."""
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions, data validation, ...
+        wb = openpyxl.load_workbook(path, data_only=False, keep_links=False, keep_vba=False, rich_text=False)
+        try:
+            cached = _cached_formula_results(path, wb, max_rows, max_cols)
+            sheets: dict[str, SheetData] = {}
+            for ws in wb.worksheets:
+                sd = SheetData(ws.title, ws.sheet_state, bool(ws.protection.sheet))
+                sd.max_row = min(ws.max_row, max_rows) - 1
+                sd.max_col = min(ws.max_column, max_cols) - 1
+                for row in ws.iter_rows(min_row=1, max_row=sd.max_row + 1, max_col=sd.max_col + 1):
+                    for c in row:
+                        if c.value is None and c.coordinate not in ws.merged_cells:
+                            if c.has_style and not c.protection.locked:
+                                sd.cells[(c.row - 1, c.column - 1)] = CellData(None, locked=False)
+                            continue
+                        value = c.value
+                        formula = None
+                        if c.data_type == "f" or (isinstance(value, str) and value.startswith("=") and c.data_type == "f"):
+                            formula = str(value)
+                            value = None
+                        elif not isinstance(value, (int, float, str, bool, type(None))):
+                            value = _plain(value)
+                        sd.cells[(c.row - 1, c.column - 1)] = CellData(
+                            value, formula, cached.get((ws.title, c.row - 1, c.column - 1)),
+                            bool(c.protection.locked) if c.has_style else True)
+                for rng in ws.merged_cells.ranges:
+                    sd.merges.add((rng.min_row - 1, rng.min_col - 1, rng.max_row - 1, rng.max_col - 1))
+                sheets[ws.title] = sd
+            names = {}
+            for name, dn in wb.defined_names.items():
+                names[name] = dn.attr_text or ""
+            return WorkbookData(sheets, names)
+        finally:
+            wb.close()
+
+
+def _plain(value: Any) -> Any:
+    """Dates, times and array formulas as the text a person would see."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = getattr(value, "text", None)
+    return text if isinstance(text, str) else str(value)
+
+
+def _cached_formula_results(path, wb, max_rows: int, max_cols: int) -> dict[tuple[str, int, int], Any]:
+    """The results the file stores for its formula cells (a second, streaming pass)."""
+    import openpyxl
+
+    wanted: dict[str, set[tuple[int, int]]] = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(max_row=min(ws.max_row, max_rows), max_col=min(ws.max_column, max_cols)):
+            for c in row:
+                if c.data_type == "f":
+                    wanted.setdefault(ws.title, set()).add((c.row - 1, c.column - 1))
+    if not wanted:
+        return {}
+    out: dict[tuple[str, int, int], Any] = {}
+    ro = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    try:
+        for title, cells in wanted.items():
+            ws = ro[title]
+            top = max(r for r, _ in cells) + 1
+            right = max(c for _, c in cells) + 1
+            for r, row in enumerate(ws.iter_rows(max_row=top, max_col=right, values_only=True)):
+                for c, v in enumerate(row):
+                    if (r, c) in cells:
+                        out[(title, r, c)] = v
+    finally:
+        ro.close()
+    return out

@@ -1,0 +1,51 @@
+"""Terminal rendering of an ingest run and of one file's findings (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .ingest import ACCEPTED, REJECTED, SKIPPED, FileResult, RunReport
+
+_MARK = {ACCEPTED: "[green]✓ 通过[/green]", REJECTED: "[red]✗ 退回[/red]", SKIPPED: "[dim]– 跳过[/dim]"}
+_ORDER = {REJECTED: 0, ACCEPTED: 1, SKIPPED: 2}
+
+
+def print_run(report: RunReport, console: Console, max_problems: int = 3) -> None:
+    table = Table(title="收件校验结果 / ingest results", show_lines=True, expand=True)
+    table.add_column("状态", no_wrap=True)
+    table.add_column("单位 / 年度 / 文件", ratio=2)
+    table.add_column("需要修改的问题 / what to fix", ratio=5)
+    for r in sorted(report.files, key=lambda r: (_ORDER[r.status], r.agency or "", r.path)):
+        who = f"{r.agency or '（未识别单位）'}  {r.year or ''}\n[dim]{r.path}[/dim]"
+        table.add_row(_MARK[r.status], who, problems_text(r, max_problems))
+    console.print(table)
+    s = report.stats()
+    console.print(f"共 {s['files']} 个文件：[green]通过 {s['accepted']}[/green]，[red]退回 {s['rejected']}[/red]，"
+                  f"跳过 {s['skipped']}；错误 {s['errors']} 处，警告 {s['warnings']} 处。"
+                  f"  结果：{report.out}/run.json，每个文件的 JSON 在 {report.out}/json/")
+
+
+def problems_text(r: FileResult, limit: int) -> str:
+    if r.status == SKIPPED:
+        return f"[dim]{r.findings[0].message if r.findings else ''}[/dim]"
+    errors = [f for f in r.findings if f.is_error]
+    warnings = [f for f in r.findings if f.severity == "warning"]
+    lines = [f"[red]{_where(f)}[/red]{f.message}" for f in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"[red]…另有 {len(errors) - limit} 处错误[/red]")
+    if warnings:
+        lines.append(f"[yellow]警告 {len(warnings)} 处[/yellow]：" + "；".join(sorted({f.code for f in warnings})))
+    return "\n".join(lines) or "[green]无[/green]"
+
+
+def _where(f) -> str:
+    return f"[{f.sheet}!{f.cell}] " if f.sheet and f.cell else (f"[{f.sheet}] " if f.sheet else "")
+
+
+def print_file(r: FileResult, console: Console) -> None:
+    console.print(f"{_MARK[r.status]}  {r.agency or ''} {r.year or ''}  [dim]{r.path}[/dim]  ({r.form or '未识别'})")
+    for f in r.findings:
+        color = {"error": "red", "warning": "yellow"}.get(f.severity, "dim")
+        console.print(f"  [{color}]{f.severity:7}[/{color}] {f.code:22} {_where(f)}{f.message}")
+        console.print(f"  {'':7} {'':22} [dim]{f.message_en}[/dim]")

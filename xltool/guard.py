@@ -27,6 +27,7 @@ import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Iterator
 from xml.etree.ElementTree import Element, ParseError
@@ -890,12 +891,11 @@ class _PackageInspection:
 # Start-tag pieces. Attributes may hold '>' inside quotes, never '<' (not even in values).
 _PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""
-_ROW_OR_CELL_START = re.compile(rb"<" + _PREFIX + rb"(?:row|c)[\s/>]")
 _ROW_OR_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTRS)
+_PREFIXED_ROW_OR_CELL = re.compile(rb":(?:row|c)[\s/>]")
 # What Excel, WPS, LibreOffice, openpyxl and xlsxwriter all write: r="" first, plain digits.
-_CANONICAL_ROW = re.compile(rb'<row r="(\d{1,7})"[\s/>]')
-_CANONICAL_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d{1,7}"[\s/>]')
-_CANONICAL_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"[\s/>]')
+_CANONICAL_ROW = re.compile(rb'<row r="([1-9]\d{0,6})"')
+_CANONICAL_CELL = re.compile(rb'<c r="([A-Z]{1,3})[1-9]\d{0,6}"')
 _SHEET_DATA_START = re.compile(rb"<" + _PREFIX + rb"sheetData[\s/>]")
 _DIMENSION_TAG = re.compile(rb"<" + _PREFIX + rb"dimension(?=[\s/>])" + _ATTRS)
 _FORMULA = re.compile(rb"<" + _PREFIX + rb"f(?=[\s/>])" + _ATTRS + rb">([^<]*)")
@@ -905,23 +905,69 @@ _RANGE_CORNER = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
 _CELL_COORDINATE = re.compile(r"([A-Za-z]{1,3})(\d.*)", re.S)
 
 
+@dataclass(frozen=True)
+class _OutlierPatterns:
+    """Find the first row or cell tag that is not canonical or lies beyond the limits.
+
+    A block where neither matches needs no per-tag work: every row and cell in it has an
+    explicit, in-limit r="" that openpyxl will use as is. Both patterns start with a
+    literal ('<c', '<row'), which the regex engine scans for at C speed.
+    """
+    cell: re.Pattern[bytes]
+    row: re.Pattern[bytes]
+
+
+@lru_cache(maxsize=8)
+def _outlier_patterns(max_rows: int, max_cols: int) -> _OutlierPatterns:
+    row_ok = _decimal_not_above(max_rows).encode()
+    col_ok = _letters_not_above(max_cols).encode()
+    return _OutlierPatterns(
+        cell=re.compile(rb'<c(?=[\s/>])(?! r="' + col_ok + row_ok + rb'"[\s/>])'),
+        row=re.compile(rb'<row(?=[\s/>])(?! r="' + row_ok + rb'"[\s/>])'))
+
+
+def _decimal_not_above(limit: int) -> str:
+    """Regex for 1..limit written without leading zeros."""
+    digits = str(max(limit, 1))
+    options = [r"[1-9]\d{0,%d}" % (len(digits) - 2)] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        lowest = 1 if i == 0 else 0
+        if int(digit) > lowest:
+            options.append(digits[:i] + f"[{lowest}-{int(digit) - 1}]" + r"\d" * (len(digits) - i - 1))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
+def _letters_not_above(limit: int) -> str:
+    """Regex for column letters A..(column `limit`). Shorter names are always smaller, and
+    names of equal length compare alphabetically, so this mirrors _decimal_not_above."""
+    letters = _column_letter(max(limit, 1))
+    options = [r"[A-Z]{1,%d}" % (len(letters) - 1)] if len(letters) > 1 else []
+    for i, letter in enumerate(letters):
+        if letter > "A":
+            options.append(letters[:i] + f"[A-{chr(ord(letter) - 1)}]" + "[A-Z]" * (len(letters) - i - 1))
+    options.append(letters)
+    return "(?:" + "|".join(options) + ")"
+
+
 class _SheetScan:
     """Streams one sheet part and keeps only what the guard needs, in bounded memory:
-    the declared <dimension>, the furthest row and column, tag counts, and the formulas
-    that contain '[' (the only ones that can name another file).
+    the declared <dimension>, whether any row or cell lies beyond the limits, and the
+    formulas that contain '[' (the only ones that can name another file).
 
     Rows and cells are numbered the way openpyxl numbers them: an explicit r="" wins, a
     row without one follows the previous row, a cell without one follows the previous
     cell of its row. Each chunk is cut at its last '<'; since '<' cannot occur inside a
     tag, every tag before the cut is complete, and so is formula text running up to it.
-    The common case (every tag canonical) is counted with C-speed findall; anything
-    else in a chunk is walked tag by tag.
+    A block whose tags are all canonical and in limits costs three C-speed searches;
+    any other block is walked tag by tag.
     """
 
     def __init__(self, limits: Limits):
         self.limits = limits
+        self.outliers = _outlier_patterns(limits.max_rows, limits.max_cols)
         self.max_row = self.max_col = 0
-        self.row_tags = self.cell_tags = 0
+        self.row_tags = self.cell_tags = 0      # counted only in blocks walked tag by tag
         self.formulas: dict[str, None] = {}     # an ordered set
         self.problem: tuple[str, str] | None = None
         self.too_large = False
@@ -967,7 +1013,11 @@ class _SheetScan:
             self._look_for_dimension(block)
             if self.stopped:
                 return
-        self._count_rows_and_cells(block)
+        if (self.outliers.cell.search(block) or self.outliers.row.search(block)
+                or _PREFIXED_ROW_OR_CELL.search(block)):
+            self._take_tag_by_tag(block)
+        else:
+            self._follow_canonical(block)
         if not self.stopped and b"[" in block:
             self._collect_formulas(block)
 
@@ -986,33 +1036,20 @@ class _SheetScan:
         if sheet_data:
             self._before_sheet_data = False
 
-    def _count_rows_and_cells(self, block: bytes) -> None:
-        tags = len(_ROW_OR_CELL_START.findall(block))
-        if not tags:
-            return
-        rows = _CANONICAL_ROW.findall(block)
-        cell_columns = _CANONICAL_CELL_COLUMN.findall(block)
-        if len(rows) + len(cell_columns) == tags:
-            self._take_canonical(block, rows, cell_columns)
-        else:
-            self._take_tag_by_tag(block)
-        self._check_limits()
-
-    def _take_canonical(self, block: bytes, rows: list[bytes], cell_columns: list[bytes]) -> None:
-        self.row_tags += len(rows)
-        self.cell_tags += len(cell_columns)
-        if rows:
-            self.max_row = max(self.max_row, max(map(int, rows)))
-        if cell_columns:
-            self.max_col = max(self.max_col, max(map(_column_index, set(cell_columns))))
-            self.max_row = max(self.max_row, max(map(int, _CANONICAL_CELL_ROW.findall(block))))
-        # Leave the counters where openpyxl would, for implicit tags in later chunks.
-        if rows:
-            self._row_counter = int(rows[-1])
-        if block.rfind(b'<c r="') > block.rfind(b'<row r="'):
-            self._col_counter = _column_index(cell_columns[-1])
-        elif rows:
+    def _follow_canonical(self, block: bytes) -> None:
+        """Every tag here is canonical and in limits: only carry openpyxl's counters
+        forward (for implicit tags in later blocks) and the extent seen so far."""
+        last_row_at = block.rfind(b'<row r="')
+        last_cell_at = block.rfind(b'<c r="')
+        row = _CANONICAL_ROW.match(block, last_row_at) if last_row_at >= 0 else None
+        cell = _CANONICAL_CELL.match(block, last_cell_at) if last_cell_at >= 0 else None
+        if row:
+            self._row_counter = int(row.group(1))
             self._col_counter = 0
+        if cell and last_cell_at > last_row_at:
+            self._col_counter = _column_index(cell.group(1))
+        self.max_row = max(self.max_row, self._row_counter)
+        self.max_col = max(self.max_col, self._col_counter)
 
     def _take_tag_by_tag(self, block: bytes) -> None:
         for tag in _ROW_OR_CELL_TAG.finditer(block):
@@ -1054,9 +1091,10 @@ class _SheetScan:
         self.max_col = max(self.max_col, col)
 
     def _check_limits(self) -> None:
+        # The tag counts bound the tag-by-tag walk itself: a hostile part could repeat one
+        # in-limit cell millions of times.
         limits = self.limits
-        if self.too_large or not (
-                self.max_row > limits.max_rows or self.max_col > limits.max_cols
+        if not (self.max_row > limits.max_rows or self.max_col > limits.max_cols
                 or self.row_tags > limits.max_rows
                 or self.cell_tags > limits.max_rows * limits.max_cols):
             return

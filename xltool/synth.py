@@ -2,7 +2,8 @@
 
 For samples, property tests and the benchmark. Spec-driven: every numeric input gets a random
 value within its type; then each check rule `a + b = c + d` is balanced by adjusting the first
-input on its left side (which must be a plain sum of inputs, as T3-A is).
+input on its left side (the side must be a plain sum, as T3-A's is). A check over computed
+cells only (the 总计 column) balances once the columns it adds up do.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def balance(layout: Layout, values: dict[str, Any]) -> None:
             if result.ok:
                 continue
             ch = result.check
-            target, *others = ch.lhs_ids
+            inputs = [i for i in ch.lhs_ids if not layout.cells[i].computed]
+            if not inputs:  # a column of totals: it balances once the columns it adds up do
+                continue
+            target, *others = inputs
             rest = sum((values.get(i) or 0) for i in others)
             need = result.rhs - rest
             if need < 0:  # lower the other left-side inputs instead of going negative

@@ -1,0 +1,132 @@
+"""xltool ingest / validate: exit codes, the inbox is never written, specific findings for wrong workbooks."""
+
+import hashlib
+import json
+import random
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from xltool.cli import app
+from xltool.ingest import process_file
+from xltool.layout import META_SHEET
+from xltool.spec import get_spec
+from xltool.synth import random_inputs
+from xltool.write import Agency, WriteOptions, write_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def filled(tmp_path, form="govinfo-annual-2021", year=2024, name="a.xlsx", seed=1):
+    spec = get_spec(form)
+    path = tmp_path / name
+    write_workbook(spec, path, Agency("测试局", year), WriteOptions(values=random_inputs(spec.layout, random.Random(seed))))
+    return path
+
+
+def codes(path):
+    r = process_file(path, path.parent)
+    return r, {(f.code, f.cell) for f in r.findings}
+
+
+def test_exit_codes_and_json_report(tmp_path):
+    good = tmp_path / "good"
+    good.mkdir()
+    filled(good)
+    res = runner.invoke(app, ["ingest", str(good), "--out", str(tmp_path / "o1"), "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["stats"]["accepted"] == 1 and report["files"][0]["status"] == "accepted"
+    assert (tmp_path / "o1" / report["files"][0]["json"]).is_file()
+    res = runner.invoke(app, ["ingest", str(ROOT / "samples" / "inbox"), "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 1 and "退回" in res.output
+    assert runner.invoke(app, ["ingest", str(tmp_path / "missing")]).exit_code == 2
+
+
+def test_the_inbox_is_never_written(tmp_path):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ROOT / "samples" / "inbox", inbox)
+    before = {p: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in inbox.rglob("*") if p.is_file()}
+    runner.invoke(app, ["ingest", str(inbox), "--out", str(tmp_path / "out")])
+    after = {p: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in inbox.rglob("*") if p.is_file()}
+    assert before == after
+    assert runner.invoke(app, ["ingest", str(inbox), "--out", str(inbox / "out")]).exit_code == 2
+
+
+def test_a_workbook_not_made_from_a_template(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "2024年政府信息公开统计"
+    wb.active["B2"] = 12
+    wb.save(tmp_path / "own.xlsx")
+    r, found = codes(tmp_path / "own.xlsx")
+    assert r.status == "rejected" and found == {("unknown-workbook", None)}
+    assert "下发的模板" in r.findings[0].message
+
+
+def test_an_older_edition_of_the_template(tmp_path):
+    path = filled(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    meta = wb[META_SHEET]
+    for row in meta.iter_rows():
+        if row[0].value == "fingerprint":
+            row[1].value = "0123456789abcdef"
+    wb.save(path)
+    r, found = codes(path)
+    assert r.status == "rejected" and found == {("template-outdated", None)}
+    assert r.form == "govinfo-annual-2021" and r.agency == "测试局"
+
+
+def test_hidden_sheet_removed_is_recognised_by_its_labels(tmp_path):
+    path = filled(tmp_path, form="govinfo-annual-2019", year=2020)
+    wb = openpyxl.load_workbook(path)
+    del wb[META_SHEET]
+    wb.save(path)
+    r, found = codes(path)
+    assert r.form == "govinfo-annual-2019" and r.status == "accepted" and found == {("metadata-missing", None)}
+
+
+def test_rows_inserted_into_table_three(tmp_path):
+    path = filled(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["三、依申请公开"]
+    ws.protection.sheet = False
+    ws.insert_rows(8)
+    wb.save(path)
+    r, found = codes(path)
+    assert r.status == "rejected"
+    assert ("layout-shifted", "A8") in {(c, cell) for c, cell in found} or any(c == "layout-shifted" for c, _ in found)
+    shifted = next(f for f in r.findings if f.code == "layout-shifted")
+    assert shifted.sheet == "三、依申请公开" and shifted.args["found"] != shifted.args["expected"]
+
+
+def test_template_for_the_wrong_report_year(tmp_path):
+    path = filled(tmp_path, form="govinfo-annual-2021", year=2020)
+    r, found = codes(path)
+    assert r.status == "rejected" and ("year-not-in-version", "B4") in found
+
+
+def test_validate_command(tmp_path):
+    path = filled(tmp_path)
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0 and "通过" in res.output
+    res = runner.invoke(app, ["validate", str(ROOT / "samples" / "inbox" / "平潭综合实验区_2020.xlsx"), "--json"])
+    assert res.exit_code == 1
+    doc = json.loads(res.output)
+    assert {f["code"] for f in doc["findings"]} >= {"T3-A"}
+
+
+@pytest.mark.parametrize("form,year", [("govinfo-annual-2019", 2020), ("govinfo-annual-2021", 2024)])
+def test_random_valid_fills_are_accepted_with_every_number_back(tmp_path, form, year):
+    spec = get_spec(form)
+    for seed in range(5):
+        values = random_inputs(spec.layout, random.Random(seed))
+        path = tmp_path / f"{seed}.xlsx"
+        write_workbook(spec, path, Agency("测试局", year), WriteOptions(values=values))
+        r = process_file(path, tmp_path)
+        assert r.status == "accepted", [f.message for f in r.findings]
+        for cid, v in values.items():
+            assert r.document["values"][cid] == v

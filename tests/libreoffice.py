@@ -81,13 +81,14 @@ def find_uno_python(soffice: str | None = None) -> str | None:
     key = soffice or ""
     if key in _uno_python_cache:
         return _uno_python_cache[key]
-    candidates = []
     if os.environ.get("XLTOOL_UNO_PYTHON"):
-        candidates.append(os.environ["XLTOOL_UNO_PYTHON"])
-    if soffice:  # a LibreOffice from libreoffice.org bundles its own Python next to soffice
-        program = Path(os.path.realpath(soffice)).parent
-        candidates += [str(program / "python"), str(program.parent / "Resources" / "python")]
-    candidates += ["/usr/bin/python3", shutil.which("python3") or ""]
+        candidates = [os.environ["XLTOOL_UNO_PYTHON"]]
+    else:
+        candidates = []
+        if soffice:  # a LibreOffice from libreoffice.org bundles its own Python next to soffice
+            program = Path(os.path.realpath(soffice)).parent
+            candidates += [str(program / "python"), str(program.parent / "Resources" / "python")]
+        candidates += ["/usr/bin/python3", shutil.which("python3") or ""]
     found = None
     for py in dict.fromkeys(c for c in candidates if c):
         if not os.access(py, os.X_OK):
@@ -162,6 +163,7 @@ class LibreOffice:
     def start(self) -> "LibreOffice":
         if self.proc and self.proc.poll() is None:
             return self
+        self.workdir.mkdir(parents=True, exist_ok=True)
         profile = self.workdir / "profile"
         self._log = open(self.workdir / "soffice.log", "ab")
         args = [self.soffice, "--headless", "--invisible", "--norestore", "--nolockcheck", "--nodefault",
@@ -171,14 +173,24 @@ class LibreOffice:
         env["LC_ALL"] = "C.UTF-8"   # "14.495" is typed with a decimal point
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
                                      env=env, start_new_session=True)  # own process group: killed as one
-        info = self._call([{"op": "hello"}], timeout=self.startup_timeout + 30)[0]
+        try:
+            info = self._call([{"op": "hello"}], timeout=self.startup_timeout + 30)[0]
+        except BaseException:
+            self.stop()
+            raise
         if not info.get("ok"):
-            self.close()
+            self.stop()
             raise LibreOfficeError(f"LibreOffice started but did not answer: {info.get('error')}")
         self.version = info.get("version")
         return self
 
     def close(self) -> None:
+        """Stop soffice and remove the profile and job files."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def stop(self) -> None:
+        """Stop soffice (its whole process group); the next run starts a fresh one."""
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
@@ -199,7 +211,6 @@ class LibreOffice:
         if self._log:
             self._log.close()
             self._log = None
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "LibreOffice":
         return self.start()
@@ -215,7 +226,18 @@ class LibreOffice:
         return self._call(jobs, timeout or self.run_timeout)
 
     def _call(self, jobs: list[dict], timeout: float) -> list[dict]:
+        if self.proc is None or self.proc.poll() is not None:
+            raise LibreOfficeError("soffice is not running (call start())")
         self._runs += 1
+        # LibreOffice opens a private copy: its lock file (~lock.NAME#, left behind if soffice is
+        # killed, and then a "document in use" refusal) never lands next to the caller's file
+        inbox = self.workdir / f"in-{self._runs}"
+        inbox.mkdir(parents=True, exist_ok=True)
+        jobs = [dict(job) for job in jobs]
+        for i, job in enumerate(jobs):
+            if job.get("src"):
+                job["open"] = str(inbox / f"{i}-{Path(job['src']).name}")
+                shutil.copyfile(job["src"], job["open"])
         job_file = self.workdir / f"jobs-{self._runs}.json"
         out_file = self.workdir / f"results-{self._runs}.json"
         job_file.write_text(json.dumps({
@@ -224,17 +246,21 @@ class LibreOffice:
         cmd = [self.python, "-I", str(Path(__file__).resolve()), "--worker", str(job_file), str(out_file)]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_clean_env())
-        except subprocess.TimeoutExpired:
-            self.close()  # a hung LibreOffice is killed, never waited for
-            raise LibreOfficeError(f"LibreOffice did not finish {len(jobs)} job(s) in {timeout:.0f} s; killed it") from None
+        except subprocess.TimeoutExpired:  # (subprocess.run has killed the worker)
+            self.stop()  # a hung LibreOffice is killed, never waited for
+            raise LibreOfficeError(f"LibreOffice did not finish {len(jobs)} job(s) in {timeout:g} s; killed it") from None
         results = json.loads(out_file.read_text(encoding="utf-8")) if out_file.exists() else []
         if done.returncode != 0 or len(results) < len(jobs):
-            crashed = self.proc is not None and self.proc.poll() is not None
+            crashed = self.proc is None or self.proc.poll() is not None
             if crashed:
-                self.close()
+                self.stop()
+            log = (self.workdir / "soffice.log").read_text(errors="replace")[-1500:] if crashed else ""
             raise LibreOfficeError(
                 f"UNO worker failed (exit {done.returncode}{', soffice died' if crashed else ''}) after "
-                f"{len(results)} of {len(jobs)} job(s): {done.stderr.strip()[-2000:]}")
+                f"{len(results)} of {len(jobs)} job(s): {done.stderr.strip()[-2000:]}"
+                + (f"\nsoffice log: {log}" if log else ""))
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()   # it died during the run (the failed jobs say so); the next run starts a new one
         return results
 
     # one file at a time (each is one worker call; use run() with many jobs to batch)
@@ -251,8 +277,8 @@ class LibreOffice:
 def _cells(values: CellValues) -> list[list[Any]]:
     out = []
     for (sheet, ref), v in values.items():
-        if hasattr(v, "as_tuple"):          # Decimal -> its exact text; typed as the clerk would type it
-            v = format(v, "f")
+        if hasattr(v, "as_tuple"):          # Decimal -> a number (JSON has no Decimal)
+            v = float(v)
         out.append([sheet, ref, v])
     return out
 
@@ -373,7 +399,7 @@ def _worker(job_path: str, out_path: str) -> int:
     def run_type(job: dict) -> dict:
         method = job["method"]
         hidden = method != "clerk"   # the dispatcher needs a real (if invisible) frame
-        url = uno.systemPathToFileUrl(str(Path(job["src"]).resolve()))
+        url = uno.systemPathToFileUrl(str(Path(job.get("open") or job["src"]).resolve()))
         doc = desktop.loadComponentFromURL(url, "_blank", 0, (
             pv("Hidden", hidden), pv("ReadOnly", False), pv("MacroExecutionMode", 0), pv("UpdateDocMode", 0)))
         if doc is None:

@@ -121,16 +121,20 @@ def ingest_cmd(
     inbox: Path = typer.Argument(..., help="folder of returned workbooks (searched recursively; never written to)"),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="output folder: json/, run.json"),
     as_json: bool = typer.Option(False, "--json", help="print the run report (JSON) instead of the table"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="worker processes (default: the machine's cores)"),
+    full: bool = typer.Option(False, "--full", help="reprocess every file, not only new or changed ones"),
+    timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds one file may take before it is rejected"),
 ) -> None:
     """Read, recalculate and validate every returned workbook; write canonical JSON and a run report.
 
-    Exit code: 0 every file accepted, 1 some file rejected, 2 usage error.
+    Files already seen with the same content (the ledger in --out) are reported, not processed
+    again. Exit code: 0 every file accepted, 1 some file rejected, 2 usage error or busy.
 
     Example: xltool ingest samples/inbox --out out
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .ingest import ingest
+    from .ingest import IngestBusy, ingest
     from .terminal import print_run
 
     if not inbox.is_dir():
@@ -141,9 +145,9 @@ def ingest_cmd(
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("ingest", total=None)
         try:
-            report = ingest(inbox, out, on_start=lambda n: bar.update(task, total=n),
-                            on_file=lambda r: bar.advance(task))
-        except ValueError as e:
+            report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout,
+                            on_start=lambda n: bar.update(task, total=n), on_file=lambda r: bar.advance(task))
+        except (ValueError, IngestBusy) as e:
             err.print(f"[red]{e}[/red]")
             raise typer.Exit(2)
     if as_json:

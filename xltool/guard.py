@@ -265,6 +265,10 @@ _MAX_TAG_BYTES = 1024 * 1024
 # One hostile archive must not produce thousands of identical lines in a report.
 _MAX_FINDINGS_PER_CODE = 5
 _MAX_TARGETS_SHOWN = 5
+# Formulas that may name another file, kept per sheet: enough for any real workbook,
+# bounded for a hostile one. Excel formulas are at most 8192 characters.
+_MAX_FORMULAS_KEPT = 10_000
+_MAX_FORMULA_CHARS = 8192
 
 _MB = 1024 * 1024
 
@@ -613,9 +617,9 @@ class _PackageInspection:
         relationships = self._read_relationships(workbook_part, required=True)
         link_targets = self._collect_external_links(workbook, relationships)
         sheet_parts = self._sheet_parts(workbook, relationships)
-        if not self._other_xml_prologs_are_clean(exclude=set(sheet_parts.values())):
+        if not self._other_xml_prologs_are_clean(exclude={part for _, part in sheet_parts}):
             return
-        for sheet_name, part in sheet_parts.items():
+        for sheet_name, part in sheet_parts:
             self._scan_sheet(sheet_name, part, link_targets)
         for formula in workbook.defined_name_formulas:
             self._note_external(_external_targets_in_formula(formula, link_targets))
@@ -631,8 +635,10 @@ class _PackageInspection:
             self._classify_non_workbook()
             return None
         content_types = self._parse_xml(_CONTENT_TYPES_PART)
-        overrides = {el.get("ContentType"): (el.get("PartName") or "").lstrip("/")
-                     for el in content_types if _local(el.tag) == "Override"}
+        overrides: dict[str, str] = {}
+        for element in content_types:
+            if _local(element.tag) == "Override":     # the first one wins, as in openpyxl
+                overrides.setdefault(element.get("ContentType"), (element.get("PartName") or "").lstrip("/"))
         defaults = {el.get("ContentType") for el in content_types if _local(el.tag) == "Default"}
         for content_type, kind in _WORKBOOK_CONTENT_TYPES.items():
             if content_type in overrides or content_type in defaults:
@@ -657,12 +663,20 @@ class _PackageInspection:
             self._add(UNSUPPORTED_SPREADSHEET.at(format="OpenDocument 电子表格(.ods)",
                                                  format_en="OpenDocument Spreadsheet (.ods)"))
         elif any(name.startswith("xl/") for name in names):
-            self._add(_missing_part(_DEFAULT_WORKBOOK_PART if _DEFAULT_WORKBOOK_PART not in names
-                                    else _CONTENT_TYPES_PART))
+            self._add(self._missing_piece())
         else:
             self.kind = "not-a-workbook"
             zh, en = self._zip_lookalike()
             self._add(NOT_A_WORKBOOK.at(looks_like=zh, looks_like_en=en))
+
+    def _missing_piece(self) -> Finding:
+        """What keeps a zip with an xl/ folder from being a workbook openpyxl can open."""
+        if _CONTENT_TYPES_PART not in self.infos:
+            return _missing_part(_CONTENT_TYPES_PART)
+        if _DEFAULT_WORKBOOK_PART not in self.infos:
+            return _missing_part(_DEFAULT_WORKBOOK_PART)
+        return MISSING_WORKBOOK_PART.at(part="“[Content_Types].xml”中的工作簿声明",
+                                        part_en="the workbook entry of '[Content_Types].xml'")
 
     def _zip_lookalike(self) -> tuple[str, str]:
         names = self.infos.keys()
@@ -677,7 +691,7 @@ class _PackageInspection:
         return "ZIP 压缩包（如果表格在压缩包里，请解压后单独提交 .xlsx）", "a ZIP archive (unzip it and submit the .xlsx)"
 
     def _odf_mimetype(self) -> str:
-        return self._read_part("mimetype", limit=256).decode("ascii", errors="replace").strip()
+        return self._read_head("mimetype")[:256].decode("ascii", errors="replace").strip()
 
     # ---- workbook, relationships, external links
 
@@ -717,16 +731,16 @@ class _PackageInspection:
         return relationships
 
     def _sheet_parts(self, workbook: _WorkbookPart,
-                     relationships: dict[str, _Relationship]) -> dict[str, str]:
-        """Worksheet name -> part name; a sheet whose part is missing is reported here."""
-        parts = {}
+                     relationships: dict[str, _Relationship]) -> list[tuple[str, str]]:
+        """(worksheet name, part name) for every worksheet; a missing part is reported here.
+        A list, not a dict: two sheets given one name must both be scanned."""
+        parts = []
         for sheet_name, rel_id in workbook.sheets:
             relationship = relationships.get(rel_id)
             if relationship is None or relationship.target not in self.infos:
                 self._add(_missing_part(relationship.target if relationship else None, sheet=sheet_name))
-                continue
-            if not relationship.type.endswith("/chartsheet"):
-                parts[sheet_name] = relationship.target
+            elif "chartsheet" not in relationship.type:      # openpyxl's own test
+                parts.append((sheet_name, relationship.target))
         return parts
 
     def _collect_external_links(self, workbook: _WorkbookPart,
@@ -851,7 +865,6 @@ class _PackageInspection:
             while not scan.stopped and (chunk := stream.read(_CHUNK_BYTES)):
                 scan.feed(chunk)
             scan.finish()
-        self._xml_checked.add(part)
         if scan.problem:
             zh, en = scan.problem
             self._add(XML_MALFORMED.at(sheet=sheet_name, part=part, reason=zh, reason_en=en))
@@ -889,7 +902,8 @@ class _PackageInspection:
 # --------------------------------------------------------------------------- sheet scan
 
 # Start-tag pieces. Attributes may hold '>' inside quotes, never '<' (not even in values).
-_PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
+# Any namespace prefix: NCNames may be non-ASCII (UTF-8 bytes), so no \w here.
+_PREFIX = rb"(?:[^\s<>/:=\"'!?]+:)?"
 _ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""
 _ROW_OR_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTRS)
 _PREFIXED_ROW_OR_CELL = re.compile(rb":(?:row|c)[\s/>]")
@@ -1104,8 +1118,9 @@ class _SheetScan:
 
     def _collect_formulas(self, block: bytes) -> None:
         for _attrs, text in _FORMULA.findall(block):
-            if b"[" in text:
-                self.formulas[html.unescape(text.decode("utf-8", errors="replace"))] = None
+            if b"[" in text and len(self.formulas) < _MAX_FORMULAS_KEPT:
+                formula = html.unescape(text[:4 * _MAX_FORMULA_CHARS].decode("utf-8", errors="replace"))
+                self.formulas[formula[:_MAX_FORMULA_CHARS]] = None
 
 
 def _attribute(attrs: bytes, name: bytes) -> str | None:

@@ -1,0 +1,110 @@
+"""The ingest ledger: re-runs process only new or changed files; one ingest per output folder;
+returns sent twice or replaced are reported across files."""
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from xltool.ingest import IngestBusy, ingest
+from xltool.ledger import Ledger
+from xltool.spec import get_spec
+from xltool.synth import random_inputs
+from xltool.write import Agency, WriteOptions, write_workbook
+
+SPEC = get_spec("govinfo-annual-2021")
+
+
+def return_file(folder: Path, name: str, agency: str, seed: int, year: int = 2024) -> Path:
+    path = folder / name
+    write_workbook(SPEC, path, Agency(agency, year),
+                   WriteOptions(values=random_inputs(SPEC.layout, random.Random(seed))))
+    return path
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    box = tmp_path / "inbox"
+    box.mkdir()
+    for i in range(3):
+        return_file(box, f"局{i}_2024.xlsx", f"局{i}", seed=i)
+    return box
+
+
+def entries(report):
+    return {r.path: r for r in report.files}
+
+
+def test_rerun_reports_unchanged_files_without_processing_them(inbox, tmp_path):
+    out = tmp_path / "out"
+    first = ingest(inbox, out, jobs=1)
+    assert first.stats()["unchanged"] == 0 and first.stats()["accepted"] == 3
+    second = ingest(inbox, out, jobs=1)
+    assert second.stats()["unchanged"] == 3
+    assert [r.entry() | {"unchanged": False} for r in second.files] == [r.entry() for r in first.files]
+    full = ingest(inbox, out, jobs=1, full=True)
+    assert full.stats()["unchanged"] == 0
+
+
+def test_changed_touched_and_missing_outputs(inbox, tmp_path):
+    out = tmp_path / "out"
+    ingest(inbox, out, jobs=1)
+    return_file(inbox, "局0_2024.xlsx", "局0", seed=99)           # new content
+    os.utime(inbox / "局1_2024.xlsx", (time.time() + 5, time.time() + 5))  # same content, new time
+    (out / "json" / "局2_2024.xlsx.json").unlink()               # an output went missing
+    r = entries(ingest(inbox, out, jobs=1))
+    assert not r["局0_2024.xlsx"].unchanged and r["局1_2024.xlsx"].unchanged and not r["局2_2024.xlsx"].unchanged
+    assert (out / "json" / "局2_2024.xlsx.json").is_file()
+    history = Ledger(out).history("局0")
+    assert len(history) == 2 and history[0]["sha256"] != history[1]["sha256"]
+
+
+def test_a_second_ingest_on_the_same_output_folder_is_refused(inbox, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from xltool.ingest import OutputLock\n"
+        f"with OutputLock(Path({str(out)!r})):\n    print('held', flush=True); time.sleep(30)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(IngestBusy) as e:
+            ingest(inbox, out, jobs=1)
+        assert str(holder.pid) in str(e.value) and "等它结束" in str(e.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ingest(inbox, out, jobs=1).stats()["files"] == 3  # the lock died with its process
+
+
+def test_same_agency_twice_newest_wins_and_identical_copies(inbox, tmp_path):
+    newer = return_file(inbox, "局0_2024_修改版.xlsx", "局0", seed=7)
+    os.utime(newer, (time.time() + 60, time.time() + 60))
+    shutil.copyfile(inbox / "局1_2024.xlsx", inbox / "局1_2024 - 副本.xlsx")
+    r = entries(ingest(inbox, tmp_path / "out", jobs=2))
+    assert r["局0_2024.xlsx"].superseded_by == "局0_2024_修改版.xlsx"
+    assert "superseded" in {f.code for f in r["局0_2024.xlsx"].findings}
+    assert r["局0_2024_修改版.xlsx"].superseded_by is None
+    copy = r["局1_2024 - 副本.xlsx"]
+    assert copy.superseded_by == "局1_2024.xlsx" and "duplicate-content" in {f.code for f in copy.findings}
+
+
+def test_file_named_for_another_year_or_agency(inbox, tmp_path):
+    shutil.move(inbox / "局2_2024.xlsx", inbox / "局2_2023.xlsx")
+    shutil.move(inbox / "局1_2024.xlsx", inbox / "局0_2024_报表.xlsx")
+    r = entries(ingest(inbox, tmp_path / "out", jobs=1))
+    assert {(f.code, f.args.get("name_year")) for f in r["局2_2023.xlsx"].findings} == {("filename-year-mismatch", 2023)}
+    assert {f.code for f in r["局0_2024_报表.xlsx"].findings} == {"filename-agency-mismatch"}
+
+
+def test_output_order_does_not_depend_on_jobs(inbox, tmp_path):
+    one = ingest(inbox, tmp_path / "o1", jobs=1)
+    two = ingest(inbox, tmp_path / "o2", jobs=2)
+    assert [r.entry() for r in one.files] == [r.entry() for r in two.files]
+    for r in one.files:
+        assert (tmp_path / "o1" / r.json).read_bytes() == (tmp_path / "o2" / r.json).read_bytes()

@@ -1,0 +1,96 @@
+"""Run the per-file pipeline in worker processes, each file under a time and a memory limit.
+
+A file that takes too long is abandoned (its worker is killed and replaced) and one that needs
+too much memory fails with MemoryError inside its worker: either way that file gets a finding
+and the run goes on. Workers are forked after the forms are loaded and their formulas compiled,
+so each starts ready.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+from concurrent.futures import as_completed
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .findings import ERROR, Code
+
+FILE_TIMEOUT = Code("file-timeout", ERROR,
+                    zh="处理这个文件超过了 {seconds} 秒，已放弃。文件可能异常庞大或已损坏：请在 Excel/WPS 中打开，另存为新的 .xlsx 后再提交。",
+                    en="Processing took longer than {seconds} s and was abandoned. The file may be abnormally large or damaged: "
+                       "open it in Excel/WPS, save it as a new .xlsx and send it again.")
+WORKER_CRASHED = Code("worker-crashed", ERROR,
+                      zh="处理这个文件时程序异常退出（{reason}）。请另存为新的 .xlsx 后再提交；如仍出现请联系管理员。",
+                      en="The worker processing this file stopped unexpectedly ({reason}). Save it as a new .xlsx and send it "
+                         "again; if it happens again, tell the administrator.")
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY_MB = 1024
+
+
+def warm_up() -> None:
+    """Load every form and compile its formulas once, before workers are forked."""
+    from .recalc import model_for
+    from .spec import available_forms, get_spec
+
+    for form_id in available_forms():
+        model_for(get_spec(form_id).layout)
+
+
+def _limit_memory(budget_mb: int) -> None:
+    """Cap this worker's address space at what it uses now plus a budget."""
+    try:
+        with open("/proc/self/status") as fh:
+            vm = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+        limit = vm + budget_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, StopIteration, ValueError):
+        pass  # not Linux: no cap, the guards still bound every file
+
+
+def _initializer(budget_mb: int) -> None:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _limit_memory(budget_mb)
+
+
+def run_all(paths: Iterable[Path], inbox: Path, jobs: int, on_result: Callable, timeout: float = DEFAULT_TIMEOUT,
+            memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+    """process_file(path, inbox) for every path; on_result(path, FileResult) as each finishes."""
+    from pebble import ProcessPool
+
+    from .ingest import process_file
+
+    paths = list(paths)
+    if not paths:
+        return
+    warm_up()
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPool(max_workers=max(1, jobs), initializer=_initializer, initargs=(memory_mb,), context=ctx) as pool:
+        futures = {pool.schedule(process_file, args=(p, inbox), timeout=timeout): p for p in paths}
+        for fut in as_completed(futures):
+            path = futures[fut]
+            try:
+                result = fut.result()
+            except TimeoutError:
+                result = _failed(path, inbox, FILE_TIMEOUT.at(seconds=int(timeout)))
+            except Exception as e:  # the worker died (killed, out of memory at C level, ...)
+                result = _failed(path, inbox, WORKER_CRASHED.at(reason=f"{type(e).__name__}: {str(e)[:120]}"))
+            on_result(path, result)
+
+
+def _failed(path: Path, inbox: Path, finding):
+    """The verdict on a file whose worker gave no answer."""
+    from .canonical import document
+    from .ingest import REJECTED, FileResult, sha256_of
+
+    st = path.stat()
+    try:
+        digest = sha256_of(path)
+    except OSError:
+        digest = ""
+    r = FileResult(path.relative_to(inbox).as_posix(), st.st_size, st.st_mtime, digest, REJECTED, [finding])
+    r.document = document(spec=None, values=None, findings=r.findings, file_name=path.name, sha256=digest,
+                          status=REJECTED)
+    return r

@@ -344,12 +344,10 @@ def test_typing_over_locked_cells_is_refused(batch, version):
         assert c["locked"] and c["protected"], c
 
 
-# --- a known defect, kept visible --------------------------------------------------------------
+# --- text inputs stay text ----------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="xltool bug: text inputs (单位代码 etc.) have no text number format '@', "
-                   "so an all-digit 统一社会信用代码 typed by a clerk becomes the number 9.15100001234568E+17 "
-                   "(last digits lost) and 00123 becomes 123")
 def test_all_digit_code_stays_text(office, tmp_path):
+    """An 18-digit 统一社会信用代码 typed by a clerk keeps every digit (the input is formatted as text)."""
     spec = get_spec("govinfo-annual-2021")
     code = spec.layout.cells["meta.code"]
     src, dst = tmp_path / "blank.xlsx", tmp_path / "code.xlsx"

@@ -14,7 +14,9 @@ always written as a plain string, never as a formula, whatever character it star
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import warnings
 from copy import copy
 from dataclasses import dataclass, field
@@ -54,17 +56,30 @@ def write_feedback(source: Path, findings: list[Finding], target: Path) -> None:
     """Save a copy of `source` with the offending cells marked and a 问题清单 sheet added."""
     import openpyxl
 
-    with warnings.catch_warnings():
+    # A file object, not the path: openpyxl refuses names it does not know (a .xls that is
+    # really an .xlsx, which the guard lets through with a warning).
+    with open(source, "rb") as fh, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not read
-        wb = openpyxl.load_workbook(source, keep_vba=False, rich_text=False)
+        wb = openpyxl.load_workbook(fh, keep_vba=False, rich_text=False)
     ordered = sorted(findings, key=sort_key)
     for (sheet_name, ref), mark in _marks(ordered).items():
         if sheet_name in wb.sheetnames:
             _mark_cell(wb[sheet_name], ref, mark)
     _add_findings_sheet(wb, ordered)
-    target = Path(target)
+    _save_atomic(wb, Path(target))
+
+
+def _save_atomic(wb, target: Path) -> None:
+    """Save via a temp file in the same folder: a half-written workbook never has the name."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(target)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=target.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _marks(findings: list[Finding]) -> dict[tuple[str, str], _Mark]:

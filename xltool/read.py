@@ -71,9 +71,11 @@ def read_workbook(path: str | Path, max_rows: int = 400, max_cols: int = 60) -> 
     """Everything the checks need from an .xlsx/.xlsm, in one openpyxl load plus one cached-value pass."""
     import openpyxl
 
-    with warnings.catch_warnings():
+    # An open file, not the path: openpyxl refuses paths by extension, and the guard has already
+    # decided by content (a real .xlsx renamed .xls is read, with a warning).
+    with warnings.catch_warnings(), open(path, "rb") as fh:
         warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions, data validation, ...
-        wb = openpyxl.load_workbook(path, data_only=False, keep_links=False, keep_vba=False, rich_text=False)
+        wb = openpyxl.load_workbook(fh, data_only=False, keep_links=False, keep_vba=False, rich_text=False)
         try:
             cached = _cached_formula_results(path, wb, max_rows, max_cols)
             sheets: dict[str, SheetData] = {}
@@ -129,7 +131,8 @@ def _cached_formula_results(path, wb, max_rows: int, max_cols: int) -> dict[tupl
     if not wanted:
         return {}
     out: dict[tuple[str, int, int], Any] = {}
-    ro = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    fh = open(path, "rb")
+    ro = openpyxl.load_workbook(fh, read_only=True, data_only=True, keep_links=False)
     try:
         for title, cells in wanted.items():
             ws = ro[title]
@@ -141,4 +144,5 @@ def _cached_formula_results(path, wb, max_rows: int, max_cols: int) -> dict[tupl
                         out[(title, r, c)] = v
     finally:
         ro.close()
+        fh.close()
     return out

@@ -81,9 +81,12 @@ class _Formats:
                 props["num_format"] = "0"
             elif cell.type.kind == "decimal":
                 # the unit stays visible beside the number without making it text
-                props["num_format"] = f'0.######" {cell.type.unit}"' if cell.type.unit else "0.######"
+                # General, not 0.######: Excel would show a whole amount as "3." with the latter
+                props["num_format"] = f'General" {cell.type.unit}"' if cell.type.unit else "General"
             else:
-                props.update({"text_wrap": True, "valign": "top" if cell.type.kind == "longtext" else "vcenter"})
+                # "@" keeps what the clerk types as text: an 18-digit 统一社会信用代码 or 00123 must not become a number
+                props.update({"num_format": "@", "text_wrap": True,
+                              "valign": "top" if cell.type.kind == "longtext" else "vcenter"})
             if cell.computed:
                 props.update({"bg_color": COMPUTED_FILL, "bold": True})
             elif not locked:

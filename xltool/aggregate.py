@@ -248,6 +248,9 @@ def _write_overview(ws, groups: list[Group], f: _ExtraFormats) -> None:
             row += 2
             ws.write_string(row, 0, f"注意：{g.year} 年度“{'、'.join(repeated)}”有多份通过的报表，均已计入汇总，请核对。",
                             f.warn)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
 
 
 def _draw_sum_sheet(ws, group: Group, sl: SheetLayout, sums: dict[str, Number],

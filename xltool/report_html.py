@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"
 STATUS_MARK = {ACCEPTED: ("✓ 通过", "accepted"), REJECTED: ("✗ 退回", "rejected"), SKIPPED: ("– 跳过", "skipped")}
@@ -112,7 +113,7 @@ def esc(value: Any) -> str:
 
 def render_run_report(report: dict[str, Any], feedback: dict[str, str] | None = None) -> str:
     """report.html from the run report dict. `feedback` maps a file's path (as in the report)
-    to a link (relative to report.html) to its feedback workbook, shown next to the file."""
+    to its feedback workbook's path relative to report.html (feedback/x.xlsx), linked next to it."""
     files = sorted(report.get("files", []), key=_file_order)
     stats = report.get("stats") or {}
     parts = [_header(report), _totals(stats), _toolbar(), _index(files)]
@@ -171,11 +172,11 @@ def _index(files: list[dict[str, Any]]) -> str:
     return f'<table class="index">\n<thead>{head}</thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>"
 
 
-def _file_section(i: int, entry: dict[str, Any], feedback_href: str | None) -> str:
+def _file_section(i: int, entry: dict[str, Any], feedback_path: str | None) -> str:
     status = entry.get("status") or ""
     cls = STATUS_MARK.get(status, ("", "skipped"))[1]
     year = f'{entry.get("year")} 年度' if entry.get("year") is not None else "年度未识别"
-    link = f'<a href="{esc(feedback_href)}">反馈表（标出问题的原表） / feedback workbook</a>' if feedback_href else ""
+    link = f'<a href="{esc(quote(feedback_path))}">反馈表（标出问题的原表） / feedback workbook</a>' if feedback_path else ""
     counts = (f'<div class="counts"><span class="e">错误 {esc(entry.get("errors", 0))}</span> · '
               f'<span class="w">警告 {esc(entry.get("warnings", 0))}</span>{link}</div>')
     findings = entry.get("findings") or []

@@ -27,8 +27,8 @@ from xltool.aggregate import write_summary, write_values_csv
 from xltool.canonical import loads
 from xltool.feedback import FINDINGS_SHEET, write_feedback
 from xltool.findings import ERROR, WARNING, Finding
-from xltool.ingest import ACCEPTED, REJECTED, ingest, process_file
-from xltool.layout import META_SHEET, parse_a1
+from xltool.ingest import ACCEPTED, REJECTED, SKIPPED, ingest, process_file
+from xltool.layout import META_SHEET
 from xltool.render import render_report_html
 from xltool.report_html import render_run_report
 from xltool.spec import get_spec
@@ -434,6 +434,23 @@ def test_run_report_escapes_agency_text():
         assert raw not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count("<script>") == 1  # only the page's own filter
+
+
+def test_run_report_skipped_and_unidentified_files():
+    skipped = {"path": "~$锁定.xlsx", "status": SKIPPED, "agency": None, "year": None, "form": None,
+               "errors": 0, "warnings": 0, "findings": [{"code": "skipped-lock-file", "severity": "info", "sheet": None,
+                                                          "cell": None, "message": "临时锁定文件", "message_en": "lock file",
+                                                          "args": {}}]}
+    page = render_run_report({"stats": {"files": 1, "skipped": 1}, "files": [skipped]})
+    assert "– 跳过" in page and "（未识别单位）" in page and "临时锁定文件" in page and "年度未识别" in page
+
+
+def test_run_report_marks_superseded_and_unchanged_files():
+    older = {"path": "a/局_2024.xlsx", "status": ACCEPTED, "agency": "某局", "year": 2024, "form": "govinfo-annual-2021",
+             "errors": 0, "warnings": 0, "findings": [], "superseded_by": "b/局_2024.xlsx", "unchanged": True}
+    page = render_run_report({"stats": {"files": 1, "accepted": 1, "superseded": 1, "unchanged": 1}, "files": [older]})
+    assert "已由“b/局_2024.xlsx”取代，不计入汇总" in page and "与上次相同，沿用上次结果" in page
+    assert "被新文件取代 1" in page
 
 
 def test_run_report_is_self_contained(run_report_html):

@@ -16,13 +16,16 @@ leading apostrophe (the OWASP CSV-injection rule).
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from .layout import SheetLayout, ValueCell
+from .layout import CHECK_BAD, CHECK_OK, SheetLayout, ValueCell
 from .spec import FormSpec, get_spec
 
 CSV_COLUMNS = ("agency", "year", "form", "table", "row", "column", "spec_id", "value")
@@ -131,13 +134,26 @@ def values_rows(docs: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
 
 def write_values_csv(docs: Iterable[dict[str, Any]], target: Path) -> None:
     """values.csv: UTF-8 with a BOM (so Excel picks the encoding), one row per value."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "w", encoding="utf-8-sig", newline="") as fh:
+    with atomic_target(Path(target)) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(CSV_COLUMNS)
         for row in values_rows(docs):
             out.writerow([_csv_field(row[k]) for k in CSV_COLUMNS])
+
+
+@contextmanager
+def atomic_target(target: Path) -> Iterator[Path]:
+    """A temp path next to `target`, renamed to it when the block succeeds: a reader never
+    sees half a file (ingest clears leftover .tmp-* files of a killed run)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _csv_field(v: Any) -> str:
@@ -153,12 +169,14 @@ def write_summary(docs: Iterable[dict[str, Any]], target: Path) -> None:
     layout, and per form version a sheet with one row per agency."""
     import xlsxwriter
 
+    groups = group_docs(docs)
+    with atomic_target(Path(target)) as tmp:
+        _write_summary_workbook(xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS), groups)
+
+
+def _write_summary_workbook(wb, groups: list[Group]) -> None:
     from .write import _Formats  # the templates' look: one set of formats for labels and values
 
-    groups = group_docs(docs)
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(target), WORKBOOK_OPTIONS)
     fmt = _Formats(wb)
     extra = _ExtraFormats(wb)
     names = _SheetNames()
@@ -192,7 +210,9 @@ class _ExtraFormats:
         self.text = wb.add_format({**base, "border": 1})
         self.integer = wb.add_format({**base, "border": 1, "num_format": "0"})
         self.decimal = wb.add_format({**base, "border": 1, "num_format": "0.######"})
-        self.check = wb.add_format({**base, "border": 1, "bold": True, "align": "center"})
+        check = {**base, "border": 1, "bold": True, "align": "center"}
+        self.check_ok = wb.add_format({**check, "font_color": "#006100", "bg_color": "#C6EFCE"})
+        self.check_bad = wb.add_format({**check, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
 
 
 class _SheetNames:
@@ -274,7 +294,7 @@ def _draw_sum_sheet(ws, group: Group, sl: SheetLayout, sums: dict[str, Number],
         _write_number(ws, top + cell.row, cell.col, sums.get(cell.id), value_format)
     for ch in sl.checks:
         ok = checks.get((ch.sheet, ch.row, ch.col), False)
-        ws.write_string(top + ch.row, ch.col, "✓" if ok else "✗", fmt.ok if ok else fmt.bad)
+        ws.write_string(top + ch.row, ch.col, CHECK_OK if ok else CHECK_BAD, f.check_ok if ok else f.check_bad)
     if sl.landscape:
         ws.set_landscape()
     ws.set_paper(9)

@@ -124,13 +124,19 @@ def ingest_cmd(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="worker processes (default: the machine's cores)"),
     full: bool = typer.Option(False, "--full", help="reprocess every file, not only new or changed ones"),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds one file may take before it is rejected"),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="last year's output folder (or JSON folder): "
+                                            "adds the cross-year warnings, matched by agency"),
 ) -> None:
     """Read, recalculate and validate every returned workbook; write canonical JSON and a run report.
 
     Files already seen with the same content (the ledger in --out) are reported, not processed
     again. Exit code: 0 every file accepted, 1 some file rejected, 2 usage error or busy.
 
-    Example: xltool ingest samples/inbox --out out
+    Examples:
+
+      xltool ingest samples/inbox --out out
+
+      xltool ingest inbox2024/ --out out2024 --previous out2023
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -145,7 +151,9 @@ def ingest_cmd(
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("ingest", total=None)
         try:
-            report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout,
+            if previous is not None and not previous.is_dir():
+                raise ValueError(f"找不到上年的结果目录 / no such folder: {previous}")
+            report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout, previous=previous,
                             on_start=lambda n: bar.update(task, total=n), on_file=lambda r: bar.advance(task))
         except (ValueError, IngestBusy) as e:
             err.print(f"[red]{e}[/red]")

@@ -250,13 +250,15 @@ class OutputLock:
 
 
 def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, timeout: float | None = None,
-           on_file: Callable[[FileResult], None] | None = None,
+           previous: Path | None = None, on_file: Callable[[FileResult], None] | None = None,
            on_start: Callable[[int], None] | None = None) -> RunReport:
     """Process every new or changed candidate file of the inbox; write json/ and run.json under `out`.
 
     Files the ledger already knows with the same content are reported from it, not processed
     again (`full=True` reprocesses everything). Each file's JSON is written atomically and then
-    recorded in the ledger; run.json is written last, atomically.
+    recorded in the ledger; run.json is written last, atomically. With `previous` (last year's
+    output folder or JSON folder), each report is also checked against its agency's report of
+    the year before.
     """
     from .canonical import dumps
     from .ledger import Ledger
@@ -304,6 +306,8 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
             run_all(todo, inbox, jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
             ordered = [results[k] for k in sorted(results)]
             annotate_across_files(ordered)
+            if previous is not None:
+                annotate_previous_year(ordered, out, previous)
             report = RunReport(str(inbox), str(out), ordered)
             write_atomic(out / "run.json", dumps(report.to_dict()))
             return report
@@ -397,6 +401,24 @@ def annotate_across_files(results: list[FileResult]) -> None:
         others = [a for a in agencies if a != r.agency and a in name and a not in r.agency]
         if others:
             r.findings.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(others, key=len), agency=r.agency))
+
+
+def annotate_previous_year(results: list[FileResult], out: Path, previous: Path) -> None:
+    """The cross-year warnings of each report, against its agency's report of the year before."""
+    from .canonical import loads
+    from .crossyear import check_against_previous, previous_reports
+    from .spec import get_spec
+
+    earlier = previous_reports(previous)
+    for r in results:
+        if r.status == SKIPPED or not (r.agency and r.year and r.form and r.json):
+            continue
+        prev = earlier.get((r.agency, r.year - 1))
+        if prev is None:
+            continue
+        doc = r.document or loads((out / r.json).read_text(encoding="utf-8"))
+        if doc.get("values"):
+            r.findings.extend(check_against_previous(get_spec(r.form), doc["values"], prev))
 
 
 def iter_errors(results: Iterable[FileResult]) -> Iterable[tuple[FileResult, Finding]]:

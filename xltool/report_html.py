@@ -65,6 +65,7 @@ table { border-collapse: collapse; width: 100%; }
 .file.skipped { border-left: 4px solid #98a2b3; }
 [hidden] { display: none !important; }
 .file h2 { margin: 0; font-size: 17px; display: flex; flex-wrap: wrap; align-items: baseline; gap: 10px; }
+.tag { font-size: 12px; font-weight: 400; color: var(--grey); background: #f2f4f7; border-radius: 6px; padding: 0 8px; }
 .meta { color: var(--grey); font-size: 13px; margin-top: 2px; }
 .meta code, .path { font-family: "Noto Sans Mono CJK SC", ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 .counts { margin-top: 6px; font-size: 13px; } .counts .e { color: var(--red); } .counts .w { color: var(--yellow); }
@@ -143,7 +144,10 @@ def _header(report: dict[str, Any]) -> str:
 def _totals(stats: dict[str, Any]) -> str:
     cards = "".join(f'<div class="total {key}"><div class="n">{esc(stats.get(key, 0))}</div>'
                     f'<div class="k">{zh} · {en}</div></div>' for key, zh, en in TOTALS)
-    return f'<section class="totals">{cards}</section>'
+    more = [f"{zh} {stats[key]}" for key, zh in (("superseded", "被新文件取代"), ("unchanged", "与上次相同未重新校验"))
+            if stats.get(key)]
+    note = f'<div class="meta">{esc("；".join(more))}</div>' if more else ""
+    return f'<section class="totals">{cards}</section>{note}'
 
 
 def _toolbar() -> str:
@@ -184,9 +188,20 @@ def _file_section(i: int, entry: dict[str, Any], feedback_path: str | None) -> s
     if not findings:
         body = '<div class="none">没有发现问题 / no findings</div>'
     return (f'<section class="file {cls}" id="file-{i}" data-status="{esc(status)}">\n'
-            f"<h2>{_status_badge(status)}<span>{esc(_agency(entry))}</span></h2>\n"
+            f"<h2>{_status_badge(status)}<span>{esc(_agency(entry))}</span>{_tags(entry)}</h2>\n"
             f'<div class="meta">{esc(year)} · {esc(entry.get("form") or "报表未识别")} · '
             f'<code>{esc(entry.get("path"))}</code></div>\n{counts}\n{body}\n</section>')
+
+
+def _tags(entry: dict[str, Any]) -> str:
+    """What the run knows beyond the file itself: a newer return replaces it; it was seen before."""
+    tags = ""
+    if entry.get("superseded_by"):
+        tags += (f'<span class="tag">已由“{esc(entry["superseded_by"])}”取代，不计入汇总 / '
+                 f"superseded, not in the summary</span>")
+    if entry.get("unchanged"):
+        tags += '<span class="tag">与上次相同，沿用上次结果 / unchanged since the last run</span>'
+    return tags
 
 
 def _by_code(findings: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

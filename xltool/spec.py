@@ -129,10 +129,12 @@ class Sheet(_Model):
 
 class Rule(_Model):
     """An accounting identity. `formula` rules are implemented by the formulas that name them
-    (a computed cell that disagrees breaks the rule); `check` rules compare two typed sides."""
+    (a computed cell that disagrees breaks the rule); `check` rules compare two typed sides;
+    `previous-year` rules compare a report with the same agency's report of the year before
+    (names prefixed `prev.` are last year's values)."""
 
     id: str
-    kind: Literal["formula", "check"]
+    kind: Literal["formula", "check", "previous-year"]
     severity: Literal["error", "warning"] = "error"
     title: str
     title_en: str
@@ -145,9 +147,9 @@ class Rule(_Model):
 
     @model_validator(mode="after")
     def _check_shape(self) -> "Rule":
-        if self.kind == "check" and not (self.table and self.for_each and self.assert_):
-            raise ValueError("a check rule needs table, for_each and assert")
-        if self.kind == "check" and self.assert_ and self.assert_.count("=") != 1:
+        if self.kind != "formula" and not (self.table and self.for_each and self.assert_):
+            raise ValueError(f"a {self.kind} rule needs table, for_each and assert")
+        if self.kind != "formula" and self.assert_ and self.assert_.count("=") != 1:
             raise ValueError("assert must have exactly one '=' between its two sides")
         return self
 
@@ -343,13 +345,17 @@ def _semantic_problems(spec: FormSpec) -> Iterator[tuple[tuple, str]]:
         rloc = ("rules", ri)
         if not RULE_ID_RE.match(rule.id):
             yield rloc + ("id",), f"rule id {rule.id!r} must look like T3-A (upper-case letters, digits, dashes)"
-        if rule.kind == "check":
+        if rule.kind != "formula":
             if rule.table not in seen_tables:
                 yield rloc + ("table",), f"unknown table {rule.table!r}"
                 continue
             table = spec.table(rule.table)
             names = {n.id for n in leaves(table.rows if rule.for_each == "column" else table.columns)}
+            if rule.kind == "previous-year" and not re.fullmatch(r"[\sa-z0-9_.+=-]+", rule.assert_ or ""):
+                yield rloc + ("assert",), "a previous-year rule adds and subtracts names only (a = prev.a + b - c)"
             for ref in formula_refs(rule.assert_ or ""):
+                if rule.kind == "previous-year" and ref.startswith("prev."):
+                    ref = ref[len("prev."):]
                 if "." not in ref and ref not in names:
                     yield rloc + ("assert",), f"{ref!r} is not a {'row' if rule.for_each == 'column' else 'column'} id of table {table.id!r}"
     rule_ids = [r.id for r in spec.rules]

@@ -175,9 +175,9 @@ def write_summary(docs: Iterable[dict[str, Any]], target: Path) -> None:
 
 
 def _write_summary_workbook(wb, groups: list[Group]) -> None:
-    from .write import _Formats  # the templates' look: one set of formats for labels and values
+    from .write import Formats  # the templates' look: one set of formats for labels and values
 
-    fmt = _Formats(wb)
+    fmt = Formats(wb)
     extra = _ExtraFormats(wb)
     names = _SheetNames()
     _write_overview(wb.add_worksheet(names.take("说明")), groups, extra)

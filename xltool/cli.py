@@ -202,6 +202,39 @@ def schema_cmd(form: str = typer.Argument(..., help="form id, e.g. govinfo-annua
     sys.stdout.write(dumps(json_schema(_spec_or_exit(form))))
 
 
+@app.command("render")
+def render_cmd(
+    file: Path = typer.Argument(..., help="one canonical JSON document (out/json/….json)"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="HTML file to write (default: print it)"),
+) -> None:
+    """Render one return as the published report: tables 二、三、四 in the official layout and the text parts, as HTML.
+
+    Example: xltool render out/json/测试局_2024.xlsx.json -o 测试局_2024.html
+    """
+    from .canonical import loads
+    from .ingest import write_atomic
+    from .render import render_report_html
+
+    err = _console(True)
+    try:
+        doc = loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        err.print(f"[red]无法读取 / cannot read[/red] {file}: {e}")
+        raise typer.Exit(2)
+    if not isinstance(doc, dict) or not isinstance(doc.get("form"), dict) or doc.get("values") is None:
+        err.print(f"[red]不是可渲染的报表 JSON / not a canonical document of a recognised form:[/red] {file}")
+        raise typer.Exit(2)
+    _spec_or_exit(doc["form"].get("id", ""))
+    if doc.get("status") != "accepted":
+        err.print("[yellow]注意 / note:[/yellow] 该文件未通过校验，数字可能有误 / this return was rejected; its numbers may be wrong")
+    page = render_report_html(doc)
+    if out is None:
+        sys.stdout.write(page)
+    else:
+        write_atomic(out, page)
+        typer.echo(f"✓ {out}")
+
+
 def main() -> None:
     app()
 

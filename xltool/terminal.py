@@ -23,7 +23,8 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3) -> Non
     s = report.stats()
     console.print(f"共 {s['files']} 个文件：[green]通过 {s['accepted']}[/green]，[red]退回 {s['rejected']}[/red]，"
                   f"跳过 {s['skipped']}；错误 {s['errors']} 处，警告 {s['warnings']} 处。"
-                  f"  结果：{report.out}/run.json，每个文件的 JSON 在 {report.out}/json/")
+                  f"\n报告：{report.out}/report.html　退回文件的批注版：{report.out}/feedback/　"
+                  f"汇总：{report.out}/summary.xlsx、values.csv　数据：{report.out}/json/、run.json")
 
 
 def problems_text(r: FileResult, limit: int) -> str:

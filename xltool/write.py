@@ -50,7 +50,7 @@ def name_for(cell_id: str) -> str:
     return "in_" + cell_id.replace(".", "_")
 
 
-class _Formats:
+class Formats:
     def __init__(self, wb: xlsxwriter.Workbook):
         base = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
         box = {**base, "border": 1, "text_wrap": True}
@@ -110,7 +110,7 @@ def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency
                                       "strings_to_urls": False})
     wb.set_properties({"title": f"{spec.title}（{spec.version}版）", "subject": spec.id,
                        "author": agency.name or "", "comments": f"xltool {__version__}"})
-    fmt = _Formats(wb)
+    fmt = Formats(wb)
     prefill = {k: v for k, v in agency.prefill().items() if v not in (None, "")}
     values = dict(options.values)
     for cell in layout.cells.values():
@@ -132,7 +132,7 @@ def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency
     wb.close()
 
 
-def _draw_sheet(ws, sl: SheetLayout, fmt: _Formats, values, computed, checks, prefill, options) -> None:
+def _draw_sheet(ws, sl: SheetLayout, fmt: Formats, values, computed, checks, prefill, options) -> None:
     for i, width in enumerate(sl.col_widths):
         ws.set_column(i, i, width)
     for r, height in sl.row_heights.items():

@@ -25,6 +25,29 @@ class _Args(dict):
         return "{" + key + "}"
 
 
+def printable(text: str) -> str:
+    """`text` as valid Unicode. os.walk() gives names that are not UTF-8 (GBK bytes from a zip made on
+    Chinese Windows and unpacked on Linux) as lone surrogates, which no JSON or SQLite writer accepts:
+    decode those bytes as GB18030 when they are GB18030, else show them as \\xNN."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", "backslashreplace")
+
+
+def _printable_arg(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_printable_arg(v) for v in value)
+    return value
+
+
 def _fmt(template: str, args: dict[str, Any]) -> str:
     shown = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in args.items()}
     return template.format_map(_Args(shown))
@@ -47,6 +70,7 @@ class Code:
 
     def at(self, sheet: str | None = None, cell: str | None = None, ids: tuple[str, ...] | list[str] = (),
            severity: str | None = None, **args: Any) -> "Finding":
+        args = {k: _printable_arg(v) for k, v in args.items()}     # file names from the inbox may not be UTF-8
         shown = {"sheet": sheet or "", "cell": cell or "", **args}
         return Finding(code=self.code, severity=severity or self.severity, sheet=sheet, cell=cell,
                        ids=tuple(ids), args=dict(args),

@@ -603,7 +603,8 @@ class _PackageInspection:
             self.findings.append(finding)
 
     def _inspect(self) -> None:
-        container = _container_findings(list(self.infos.values()), self.limits)
+        # archive.infolist(), not self.infos: the dict keeps only the last of two equal names
+        container = _container_findings(self.archive.infolist(), self.limits)
         for finding in container:
             self._add(finding)
         if container:

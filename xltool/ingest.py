@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .findings import ERROR, INFO, Code, Finding, sort_key
+from .findings import ERROR, INFO, Code, Finding, printable, sort_key
 
 ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"
 RETRY_CODES = {"worker-crashed", "file-timeout"}
-CANDIDATE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xltm", ".ods", ".csv"}
+CANDIDATE_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xlt", ".et", ".ett", ".xltx", ".xltm", ".ods", ".csv"}
 
 UNREADABLE = Code("unreadable", ERROR,
                   zh="文件无法读取（{reason}）。请用 Excel/WPS 打开确认无误后，另存为 .xlsx 再提交。",
@@ -79,7 +79,7 @@ def process_file(path: Path, inbox: Path) -> FileResult:
     """The verdict on one file. Never raises; never writes."""
     from . import guard
 
-    rel = path.relative_to(inbox).as_posix()
+    rel = printable(path.relative_to(inbox).as_posix())
     try:
         st = os.lstat(path)
         size, mtime = st.st_size, st.st_mtime
@@ -140,7 +140,7 @@ def _check(path: Path, result: FileResult):
 def _document(result: FileResult, path: Path, spec, values) -> None:
     from .canonical import document
 
-    doc = document(spec=spec, values=values, findings=result.findings, file_name=path.name,
+    doc = document(spec=spec, values=values, findings=result.findings, file_name=Path(result.path).name,
                    sha256=result.sha256, status=result.status)
     result.agency = doc["agency"] or result.agency
     result.year = doc["year"] if doc["year"] is not None else result.year
@@ -159,6 +159,8 @@ def candidates(inbox: Path) -> list[Path]:
             p = Path(root) / name
             if p.suffix.lower() in CANDIDATE_SUFFIXES or name.startswith("~$") or not p.suffix:
                 found.append(p)
+        # a linked folder is never walked; list it so that the guard reports it instead of it vanishing
+        found.extend(Path(root) / name for name in dirs if os.path.islink(os.path.join(root, name)))
     return found
 
 
@@ -327,7 +329,7 @@ def _clear_temp_files(out: Path) -> None:
 
 def _reuse(path: Path, inbox: Path, out: Path, known, ledger) -> FileResult | None:
     """The ledger's verdict when this file's content is what it saw last time; else None."""
-    rel = path.relative_to(inbox).as_posix()
+    rel = printable(path.relative_to(inbox).as_posix())
     k = known.get(rel)
     if k is None:
         return None

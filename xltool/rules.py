@@ -8,6 +8,7 @@ from the spec as their code.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -66,6 +67,12 @@ FORMULA_CHANGED = Code("formula-changed", WARNING,
                        zh="{label}（{cell}）的公式被改为“{found}”（模板为“{expected}”），结果仍一致。系统按模板公式计算。",
                        en="The formula of {label} ({cell}) was changed to {found} (template: {expected}); the result still agrees. "
                           "xltool computes with the template's formula.")
+FORMULA_CHANGED_UNVERIFIED = Code(
+    "formula-changed-unverified", WARNING,
+    zh="{label}（{cell}）的公式被改为“{found}”（模板为“{expected}”），文件中显示的结果为“{shown}”，无法核对。"
+       "系统按模板公式计算为 {computed}；请使用原模板，不要修改公式。",
+    en="The formula of {label} ({cell}) was changed to {found} (template: {expected}) and the file shows {shown}, "
+       "which cannot be checked. xltool computes {computed} with the template's formula; use the original template.")
 STALE_CACHED = Code("stale-cached-value", WARNING,
                     zh="{label}（{cell}）文件中显示为 {found}，按模板公式重算为 {expected}。文件可能未重新计算就保存了；系统采用重算结果。",
                     en="{label} ({cell}) shows {found} in the file; recalculated with the template's formula it is {expected}. "
@@ -171,6 +178,8 @@ def parse_number(ctype: CellType, raw: Any) -> tuple[int | Decimal | None, dict[
         return None, {"problem": "text", "found": str(raw)}
     if isinstance(raw, str):
         return None, {"problem": "text", "found": raw, **_suggest(raw)}
+    if isinstance(raw, float) and not math.isfinite(raw):   # <v>1e999</v>, <v>NaN</v>: no program writes these
+        return None, {"problem": "text", "found": str(raw)}
     number = Decimal(format(raw, ".15g")) if isinstance(raw, float) else Decimal(raw)
     if ctype.kind == "integer":
         if number != number.to_integral_value():
@@ -340,6 +349,9 @@ def _formulas(spec: FormSpec, layout: Layout, data: WorkbookData, computed: dict
                     **common, **rule_args, found=cached, expected=expected, formula_found=raw.formula,
                     fix=f"公式被改成了“{raw.formula}”：请使用原模板，不要修改公式。",
                     fix_en=f"The formula was changed to {raw.formula}: use the original template.")
+            elif cached is None:    # no result saved, or #REF!/text: nothing to say it agrees
+                yield FORMULA_CHANGED_UNVERIFIED.at(**common, found=raw.formula, expected=cell.formula,
+                                                    shown="（无）" if raw.cached is None else raw.cached, computed=expected)
             else:
                 yield FORMULA_CHANGED.at(**common, found=raw.formula, expected=cell.formula)
             continue

@@ -83,6 +83,7 @@ def run_all(paths: Iterable[Path], inbox: Path, jobs: int, on_result: Callable, 
 def _failed(path: Path, inbox: Path, finding):
     """The verdict on a file whose worker gave no answer."""
     from .canonical import document
+    from .findings import printable
     from .ingest import REJECTED, FileResult, sha256_of
 
     st = path.stat()
@@ -90,7 +91,7 @@ def _failed(path: Path, inbox: Path, finding):
         digest = sha256_of(path)
     except OSError:
         digest = ""
-    r = FileResult(path.relative_to(inbox).as_posix(), st.st_size, st.st_mtime, digest, REJECTED, [finding])
-    r.document = document(spec=None, values=None, findings=r.findings, file_name=path.name, sha256=digest,
+    r = FileResult(printable(path.relative_to(inbox).as_posix()), st.st_size, st.st_mtime, digest, REJECTED, [finding])
+    r.document = document(spec=None, values=None, findings=r.findings, file_name=Path(r.path).name, sha256=digest,
                           status=REJECTED)
     return r

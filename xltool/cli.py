@@ -140,7 +140,7 @@ def ingest_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .ingest import IngestBusy, ingest
+    from .ingest import IngestBusy, OutputInsideInbox, ingest
     from .terminal import print_run
 
     if not inbox.is_dir():
@@ -150,12 +150,13 @@ def ingest_cmd(
     with Progress(TextColumn("校验 / checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("ingest", total=None)
+        if previous is not None and not previous.is_dir():
+            err.print(f"[red]找不到上年的结果目录 / no such folder:[/red] {previous}")
+            raise typer.Exit(2)
         try:
-            if previous is not None and not previous.is_dir():
-                raise ValueError(f"找不到上年的结果目录 / no such folder: {previous}")
             report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout, previous=previous,
                             on_start=lambda n: bar.update(task, total=n), on_file=lambda r: bar.advance(task))
-        except (ValueError, IngestBusy) as e:
+        except (OutputInsideInbox, IngestBusy) as e:
             err.print(f"[red]{e}[/red]")
             raise typer.Exit(2)
     if as_json:

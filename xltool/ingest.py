@@ -218,7 +218,11 @@ class RunReport:
 
 
 class IngestBusy(RuntimeError):
-    pass
+    """Another ingest holds the output folder."""
+
+
+class OutputInsideInbox(ValueError):
+    """The outputs would become inputs of the next run."""
 
 
 class OutputLock:
@@ -268,8 +272,7 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
 
     inbox, out = Path(inbox).resolve(), Path(out).resolve()
     if out == inbox or inbox in out.parents:
-        # the outputs would become inputs of the next run
-        raise ValueError(f"输出目录不能在收件目录之内 / the output folder must not be inside the inbox: {out}")
+        raise OutputInsideInbox(f"输出目录不能在收件目录之内 / the output folder must not be inside the inbox: {out}")
     out.mkdir(parents=True, exist_ok=True)
     with OutputLock(out):
         _clear_temp_files(out)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .findings import ERROR, INFO, Code, Finding, printable, sort_key
+from .findings import ERROR, Code, Finding, printable, sort_key
 
 ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"
 RETRY_CODES = {"worker-crashed", "file-timeout"}
@@ -267,7 +267,9 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
     the year before.
     """
     from .canonical import dumps
+    from .crossfile import annotate_across_files, annotate_previous_year
     from .ledger import Ledger
+    from .outputs import write_outputs
     from .workers import DEFAULT_TIMEOUT, run_all
 
     inbox, out = Path(inbox).resolve(), Path(out).resolve()
@@ -351,122 +353,6 @@ def _reuse(path: Path, inbox: Path, out: Path, known, ledger) -> FileResult | No
     r = FileResult.from_entry(k.entry, st.st_mtime)
     r.unchanged = True
     return r
-
-
-# --- across files ---------------------------------------------------------------------------
-
-SUPERSEDED = Code("superseded", INFO,
-                  zh="同一单位同一年度有更新的文件“{newer}”，以新文件为准；本文件保留在历史记录中。",
-                  en="A newer return of the same agency and year, {newer}, supersedes this file; it stays in the history.")
-DUPLICATE_CONTENT = Code("duplicate-content", "warning",
-                         zh="与“{other}”内容完全相同（重复提交），以“{other}”为准。",
-                         en="Identical to {other} (sent twice); {other} is used.")
-FILENAME_YEAR_MISMATCH = Code("filename-year-mismatch", "warning",
-                              zh="文件名写的是 {name_year} 年，但报表中的报告年度是 {year} 年。请核对是否用错了年度的模板。",
-                              en="The file name says {name_year}, but the workbook is for {year}. Check you used the right year's template.")
-FILENAME_AGENCY_MISMATCH = Code("filename-agency-mismatch", "warning",
-                                zh="文件名中是“{name_agency}”，但报表的填报单位是“{agency}”。请核对是否用错了其他单位的模板。",
-                                en="The file name names {name_agency}, but the workbook is for {agency}. Check it is your own template.")
-
-
-def annotate_across_files(results: list[FileResult]) -> None:
-    """What only shows across files: the same return twice, a newer return, a file named for
-    another year or agency. Adds findings to the run report (not to the per-file JSON)."""
-    import re
-
-    by_sha: dict[str, list[FileResult]] = {}
-    for r in results:
-        if r.status != SKIPPED and r.sha256:
-            by_sha.setdefault(r.sha256, []).append(r)
-    for copies in by_sha.values():
-        first = min(copies, key=lambda r: (r.mtime, r.path))  # the one received first is the one used
-        for r in copies:
-            if r is not first:
-                r.findings.append(DUPLICATE_CONTENT.at(other=first.path))
-                r.superseded_by = first.path
-    groups: dict[tuple[str, int], list[FileResult]] = {}
-    for r in results:
-        if r.agency and r.year and r.superseded_by is None and r.status != SKIPPED:
-            groups.setdefault((r.agency, r.year), []).append(r)
-    for group in groups.values():
-        if len(group) < 2:
-            continue
-        newest = max(group, key=lambda r: (r.mtime, r.path))
-        for r in group:
-            if r is not newest:
-                r.superseded_by = newest.path
-                r.findings.append(SUPERSEDED.at(newer=newest.path))
-    agencies = {r.agency for r in results if r.agency}
-    for r in results:
-        if not r.agency or r.status == SKIPPED:
-            continue
-        name = Path(r.path).name
-        years = {int(y) for y in re.findall(r"(?<!\d)(20\d\d)(?!\d)", name)}
-        if r.year and years and r.year not in years:
-            r.findings.append(FILENAME_YEAR_MISMATCH.at(name_year=min(years), year=r.year))
-        others = [a for a in agencies if a != r.agency and a in name and a not in r.agency]
-        if others:
-            r.findings.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(others, key=len), agency=r.agency))
-
-
-FEEDBACK_DIR = "feedback"
-
-
-def feedback_name(rel: str) -> str:
-    """feedback/<relative path>, always .xlsx (an x.xls that is really an .xlsx -> x.xls.xlsx)."""
-    return f"{FEEDBACK_DIR}/{rel}" if rel.lower().endswith(".xlsx") else f"{FEEDBACK_DIR}/{rel}.xlsx"
-
-
-def write_outputs(report: RunReport) -> None:
-    """After run.json: a marked-up copy of every rejected return that was read as a form,
-    summary.xlsx and values.csv from the accepted returns in use, and report.html linking them."""
-    from .aggregate import write_summary, write_values_csv
-    from .canonical import loads
-    from .feedback import write_feedback
-    from .report_html import render_run_report
-
-    inbox, out = Path(report.inbox), Path(report.out)
-    links: dict[str, str] = {}
-    for r in report.files:
-        if r.status == REJECTED and r.form is not None and r.superseded_by is None:
-            name = feedback_name(r.path)
-            try:
-                write_feedback(inbox / r.path, r.findings, out / name)
-            except Exception:  # a marked-up copy is a courtesy: it must not stop the run
-                continue
-            links[r.path] = name
-    _remove_stale_feedback(out, set(links.values()))
-    # read back from json/: a file the ledger reused has no document in memory
-    in_use = [loads((out / r.json).read_text(encoding="utf-8")) for r in report.files
-              if r.status == ACCEPTED and r.superseded_by is None and r.json]
-    write_summary(in_use, out / "summary.xlsx")
-    write_values_csv(in_use, out / "values.csv")
-    write_atomic(out / "report.html", render_run_report(report.to_dict(), links))
-
-
-def _remove_stale_feedback(out: Path, current: set[str]) -> None:
-    """A feedback workbook of a file that is now accepted (or gone) would only mislead."""
-    for old in (out / FEEDBACK_DIR).rglob("*.xlsx"):
-        if old.relative_to(out).as_posix() not in current:
-            old.unlink(missing_ok=True)
-
-
-def annotate_previous_year(results: list[FileResult], out: Path, previous: Path) -> None:
-    """The cross-year warnings of each report, against its agency's report of the year before."""
-    from .canonical import loads
-    from .crossyear import check_against_previous, previous_reports
-    from .spec import get_spec
-
-    earlier = previous_reports(previous)
-    for r in results:
-        if r.status == SKIPPED or not (r.agency and r.year and r.form and r.json):
-            continue
-        prev = earlier.get((r.agency, r.year - 1))
-        if prev is None:
-            continue
-        doc = r.document or loads((out / r.json).read_text(encoding="utf-8"))
-        if doc.get("values"):
-            r.findings.extend(check_against_previous(get_spec(r.form), doc["values"], prev))
 
 
 def iter_errors(results: Iterable[FileResult]) -> Iterable[tuple[FileResult, Finding]]:

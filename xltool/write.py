@@ -160,12 +160,10 @@ def _draw_sheet(ws, sl: SheetLayout, fmt: Formats, values, computed, checks, pre
         ok = checks[(ch.sheet, ch.row, ch.col)]
         ws.write_formula(ch.row, ch.col, ch.formula, fmt.check, CHECK_OK if ok else CHECK_BAD)
     if sl.checks:
-        first, last = sl.checks[0], sl.checks[-1]
         rng = (min(c.row for c in sl.checks), min(c.col for c in sl.checks),
                max(c.row for c in sl.checks), max(c.col for c in sl.checks))
         ws.conditional_format(*rng, {"type": "cell", "criteria": "==", "value": f'"{CHECK_OK}"', "format": fmt.ok})
         ws.conditional_format(*rng, {"type": "cell", "criteria": "==", "value": f'"{CHECK_BAD}"', "format": fmt.bad})
-        del first, last
     if sl.freeze:
         ws.freeze_panes(*sl.freeze)
     ws.set_paper(9)  # A4

@@ -10,10 +10,11 @@ floating point, and rounds each result (`recalc._exact`). The two agree whenever
 point cannot have gone wrong, and `FastModel` checks that on every call from bounds computed
 once per layout: with integers, every intermediate value stays below 2**53; with decimals,
 the worst-case rounding error stays far below the 9th decimal that `_exact` rounds to, and
-every result has at most 9 decimals and 15 significant digits. Outside that range it raises
-`OutsideExactRange` instead of answering, and the caller uses `recalc.Model`. A formula it
-cannot parse raises `FastCalcUnsupported` when the model is built; so do unexpected input
-types (text, booleans) at evaluation.
+every result has at most 9 decimals and 15 significant digits; a division is answered only
+when it divides integers evenly. Outside that range it raises `OutsideExactRange` instead of
+answering, and the caller uses `recalc.Model`. A formula it cannot parse raises
+`FastCalcUnsupported` when the model is built; so do unexpected input types (text, booleans)
+at evaluation.
 
 API as recalc.Model: `FastModel(layout).evaluate(inputs)`, `.run_checks(values)`, and the
 cached `fast_model_for(layout)`.
@@ -383,12 +384,12 @@ def _result(x: int | Decimal, kind: str) -> int | Decimal:
         return x
     if x == x.to_integral_value():
         return int(x)
+    _check_decimal(x)       # so x sits on the 1e-9 grid, farther from any rounding boundary than the error
     if kind == "integer":
         whole = x.to_integral_value(ROUND_HALF_EVEN)
         if abs(x - whole) == Decimal("0.5"):
             raise OutsideExactRange(f"{x} lies halfway between two integers")
         return int(whole)
-    _check_decimal(x)
     return x.normalize()
 
 

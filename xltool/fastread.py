@@ -269,13 +269,14 @@ class _SheetEntry:
 
 
 class _WorkbookReader:
+    """The package: its parts, shared strings, styles and sheet list, as openpyxl finds them."""
+
     def __init__(self, archive: zipfile.ZipFile, max_rows: int, max_cols: int):
         self.archive = archive
         self.names = set(archive.namelist())
         self.max_rows = max_rows
         self.max_cols = max_cols
         self.epoch_1904 = False
-        self._from_excel: Callable[..., Any] | None = None
 
     def read(self) -> WorkbookData:
         overrides, defaults = self._content_types()
@@ -490,17 +491,9 @@ class _SheetReader:
         root = self.book.xml(self.entry.part)
         self._read_rows(root)
         sheet = SheetData(self.entry.title, self.entry.state, _protected(_last(root.iter(_SHEET_PROTECTION))))
-        merges = self._merges(root)
-        links = self._hyperlinks(root)
-        extent = _Extent(self.cells)
-        for min_row, min_col, max_row, max_col in merges:
-            extent.add(max_row, max_col)
-            sheet.merges.add((min_row - 1, min_col - 1, max_row - 1, max_col - 1))
-        for ref, _ in links:
-            extent.touch(ref)
-        for ref in self._comment_refs():
-            extent.touch(ref)
-        rows, cols = min(extent.max_row(), self.book.max_rows), min(extent.max_col(), self.book.max_cols)
+        merges, links = self._merges(root), self._hyperlinks(root)
+        sheet.merges = {(r1 - 1, c1 - 1, r2 - 1, c2 - 1) for r1, c1, r2, c2 in merges}
+        rows, cols = self._bounds(merges, links)
         sheet.max_row, sheet.max_col = rows - 1, cols - 1
         merged = _MergedArea(rows, cols)
         locked_styles = self.book.styles.locked
@@ -508,6 +501,17 @@ class _SheetReader:
             merged.paint(bounds, lambda at: self._own_locked(at, locked_styles, merged))
         self._fill(sheet, merged, _link_texts(links, merges, merged))
         return sheet
+
+    def _bounds(self, merges: list[tuple[int, int, int, int]], links: list[_Link]) -> tuple[int, int]:
+        """read.py's bounds: openpyxl's max_row/max_column, capped at max_rows/max_cols."""
+        extent = _Extent(self.cells)
+        for _, _, max_row, max_col in merges:
+            extent.add(max_row, max_col)
+        for ref, _ in links:
+            extent.touch(ref)
+        for ref in self._comment_refs():
+            extent.touch(ref)
+        return min(extent.max_row(), self.book.max_rows), min(extent.max_col(), self.book.max_cols)
 
     def relationships(self) -> list[_Relationship]:
         if self._rels is None:

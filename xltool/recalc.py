@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from .layout import CheckCell, Layout, parse_a1
 
@@ -106,18 +106,53 @@ def _exact(x: Any, kind: str) -> int | Decimal:
     return Decimal(repr(round(f, 9))).normalize()
 
 
-_models: dict[str, Model] = {}
+class FastFirst:
+    """fastcalc.FastModel wherever it answers exactly; the `formulas` Model (built on first
+    need) otherwise. `formulas` defines the results: the property tests hold FastModel to it."""
+
+    def __init__(self, layout: Layout):
+        from .fastcalc import FastCalcUnsupported, FastModel
+        self.layout, self._reference = layout, None
+        try:
+            self.fast: Any = FastModel(layout)
+        except FastCalcUnsupported:
+            self.fast = None
+
+    @property
+    def reference(self) -> Model:
+        if self._reference is None:
+            self._reference = Model(self.layout)
+        return self._reference
+
+    def evaluate(self, inputs: dict[str, Any]) -> dict[str, int | Decimal]:
+        from .fastcalc import FastCalcUnsupported, OutsideExactRange
+        if self.fast is not None:
+            try:
+                return self.fast.evaluate(inputs)
+            except (FastCalcUnsupported, OutsideExactRange):
+                pass
+        return self.reference.evaluate(inputs)
+
+    def run_checks(self, values: dict[str, Any]) -> list[CheckResult]:
+        from .fastcalc import FastCalcUnsupported, OutsideExactRange
+        if self.fast is not None:
+            try:
+                return self.fast.run_checks(values)
+            except (FastCalcUnsupported, OutsideExactRange):
+                pass
+        return self.reference.run_checks(values)
 
 
-def model_for(layout: Layout) -> Model:
+_models: dict[str, FastFirst] = {}
+
+
+def model_for(layout: Layout) -> FastFirst:
     key = f"{layout.form_id}:{layout.fingerprint}"
     if key not in _models:
-        _models[key] = Model(layout)
+        _models[key] = FastFirst(layout)
     return _models[key]
 
 
 def evaluate(layout: Layout, inputs: dict[str, Any]) -> dict[str, int | Decimal]:
     return model_for(layout).evaluate(inputs)
 
-
-CheckFn = Callable[[dict[str, Any]], list[CheckResult]]

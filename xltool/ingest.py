@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import partial
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,7 +270,7 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
     from .canonical import dumps
     from .crossfile import annotate_across_files, annotate_previous_year
     from .ledger import Ledger
-    from .outputs import write_outputs
+    from .outputs import process_and_write, write_outputs
     from .workers import DEFAULT_TIMEOUT, run_all
 
     inbox, out = Path(inbox).resolve(), Path(out).resolve()
@@ -296,9 +297,10 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
                     on_file(reused)
 
             def done(path: Path, r: FileResult) -> None:
-                if r.document is not None:
+                if r.document is not None and r.json is None:  # a file whose worker gave no answer
                     r.json = json_name(r.path)
                     write_atomic(out / r.json, dumps(r.document))
+                r.document = None  # on disk now; thousands of them need not stay in memory
                 try:
                     mtime_ns = os.lstat(path).st_mtime_ns
                 except OSError:
@@ -310,7 +312,8 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
                 if on_file:
                     on_file(r)
 
-            run_all(todo, inbox, jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
+            run_all(partial(process_and_write, inbox=inbox, out=out), todo, inbox, jobs or os.cpu_count() or 1, done,
+                    timeout or DEFAULT_TIMEOUT)
             ordered = [results[k] for k in sorted(results)]
             annotate_across_files(ordered)
             if previous is not None:

@@ -3,11 +3,13 @@ summary.xlsx and values.csv from the accepted ones, and report.html linking them
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from .ingest import ACCEPTED, REJECTED, RunReport, write_atomic
+from .ingest import ACCEPTED, REJECTED, FileResult, RunReport, json_name, process_file, write_atomic
 
 FEEDBACK_DIR = "feedback"
+SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
 
 
 def feedback_name(rel: str) -> str:
@@ -15,12 +17,34 @@ def feedback_name(rel: str) -> str:
     return f"{FEEDBACK_DIR}/{rel}" if rel.lower().endswith(".xlsx") else f"{FEEDBACK_DIR}/{rel}.xlsx"
 
 
-def write_outputs(report: RunReport) -> None:
-    """After run.json: a marked-up copy of every rejected return that was read as a form,
-    summary.xlsx and values.csv from the accepted returns in use, and report.html linking them."""
-    from .aggregate import write_summary, write_values_csv
-    from .canonical import loads
+def process_and_write(path: Path, inbox: Path, out: Path) -> FileResult:
+    """One file's verdict and its own outputs, in the worker that checked it: the canonical JSON
+    and, for a rejected return read as a form, its feedback workbook. The JSON is written before
+    the caller records the verdict in the ledger, so a kill between the two only repeats work."""
+    from .canonical import dumps
+
+    r = process_file(path, inbox)
+    if r.document is not None:
+        r.json = json_name(r.path)
+        write_atomic(out / r.json, dumps(r.document))
+    if r.status == REJECTED and r.form is not None:
+        _write_feedback(inbox, out, r)
+    return r
+
+
+def _write_feedback(inbox: Path, out: Path, r: FileResult) -> bool:
     from .feedback import write_feedback
+    try:
+        write_feedback(inbox / r.path, r.findings, out / feedback_name(r.path))
+        return True
+    except Exception:  # a marked-up copy is a courtesy: it must not stop the run
+        return False
+
+
+def write_outputs(report: RunReport) -> None:
+    """After run.json: the feedback workbooks of the rejected returns in use (the workers wrote
+    those of the files checked in this run), summary.xlsx and values.csv from the accepted returns
+    in use (remade only when that set changed), and report.html linking them."""
     from .report_html import render_run_report
 
     inbox, out = Path(report.inbox), Path(report.out)
@@ -28,18 +52,28 @@ def write_outputs(report: RunReport) -> None:
     for r in report.files:
         if r.status == REJECTED and r.form is not None and r.superseded_by is None:
             name = feedback_name(r.path)
-            try:
-                write_feedback(inbox / r.path, r.findings, out / name)
-            except Exception:  # a marked-up copy is a courtesy: it must not stop the run
-                continue
-            links[r.path] = name
+            if (out / name).is_file() or _write_feedback(inbox, out, r):
+                links[r.path] = name
     _remove_stale_feedback(out, set(links.values()))
-    # read back from json/: a file the ledger reused has no document in memory
-    in_use = [loads((out / r.json).read_text(encoding="utf-8")) for r in report.files
-              if r.status == ACCEPTED and r.superseded_by is None and r.json]
-    write_summary(in_use, out / "summary.xlsx")
-    write_values_csv(in_use, out / "values.csv")
+    _write_summaries(report, out)
     write_atomic(out / "report.html", render_run_report(report.to_dict(), links))
+
+
+def _write_summaries(report: RunReport, out: Path) -> None:
+    from .aggregate import write_summary, write_values_csv
+    from .canonical import loads
+
+    in_use = [r for r in report.files if r.status == ACCEPTED and r.superseded_by is None and r.json]
+    key = hashlib.sha256("\n".join(f"{r.path}\t{r.sha256}" for r in in_use).encode("utf-8")).hexdigest()
+    key_file = out / SUMMARY_KEY
+    current = key_file.read_text(encoding="utf-8").strip() if key_file.is_file() else ""
+    if current == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
+        return  # the same accepted returns as last time: the same sums
+    # read back from json/: the documents are not kept in memory
+    docs = [loads((out / r.json).read_text(encoding="utf-8")) for r in in_use]
+    write_summary(docs, out / "summary.xlsx")
+    write_values_csv(docs, out / "values.csv")
+    write_atomic(key_file, key)
 
 
 def _remove_stale_feedback(out: Path, current: set[str]) -> None:

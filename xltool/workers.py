@@ -55,12 +55,11 @@ def _initializer(budget_mb: int) -> None:
     _limit_memory(budget_mb)
 
 
-def run_all(paths: Iterable[Path], inbox: Path, jobs: int, on_result: Callable, timeout: float = DEFAULT_TIMEOUT,
-            memory_mb: int = DEFAULT_MEMORY_MB) -> None:
-    """process_file(path, inbox) for every path; on_result(path, FileResult) as each finishes."""
+def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_result: Callable,
+            timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+    """task(path) -> FileResult for every path, in worker processes; on_result(path, result) in
+    this process as each finishes. `task` must be picklable (a module function or a partial)."""
     from pebble import ProcessPool
-
-    from .ingest import process_file
 
     paths = list(paths)
     if not paths:
@@ -68,7 +67,7 @@ def run_all(paths: Iterable[Path], inbox: Path, jobs: int, on_result: Callable, 
     warm_up()
     ctx = multiprocessing.get_context("fork")
     with ProcessPool(max_workers=max(1, jobs), initializer=_initializer, initargs=(memory_mb,), context=ctx) as pool:
-        futures = {pool.schedule(process_file, args=(p, inbox), timeout=timeout): p for p in paths}
+        futures = {pool.schedule(task, args=(p,), timeout=timeout): p for p in paths}
         for fut in as_completed(futures):
             path = futures[fut]
             try:

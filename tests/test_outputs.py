@@ -230,6 +230,16 @@ def test_feedback_workbook_reads_like_the_original(feedback_dir, results, run):
 @pytest.mark.libreoffice
 @pytest.mark.slow
 def test_feedback_corrected_in_libreoffice_is_accepted(feedback_dir, results, tmp_path):
+    """The openpyxl copy (a return whose structure is not the template's gets this one)."""
+    _correct_in_libreoffice_and_ingest(feedback_dir, results, tmp_path)
+
+
+def test_ingest_feedback_corrected_in_libreoffice_is_accepted(own_run, results, tmp_path):
+    """The feedback ingest writes (drawn again from the template with the agency's values)."""
+    _correct_in_libreoffice_and_ingest(own_run[0] / "feedback", results, tmp_path)
+
+
+def _correct_in_libreoffice_and_ingest(feedback_dir, results, tmp_path):
     try:
         import libreoffice as lo
     except ImportError:
@@ -597,3 +607,56 @@ def test_rendered_report_in_chromium(results, tmp_path):
     text = visible_text(dump_dom(file_url(page)))
     assert "淮安市人民政府（全市汇总，市政府办公室编制）2024年政府信息公开工作年度报告" in text
     assert "三、本年度办理结果" in text and "（六）其他处理" in text and "3119" in text
+
+
+# --- the feedback workbooks ingest itself writes (drawn again from the form's template) ---------
+
+EDUCATION = "常见错误/某某区教育局_2024.xlsx"
+
+
+def _conditional_fill_cells(ws) -> set[str]:
+    return {str(rng.sqref) for rng in ws.conditional_formatting for rule in rng.rules if rule.formula == ["TRUE"]}
+
+
+@pytest.fixture(scope="module")
+def own_run(tmp_path_factory):
+    """The samples ingested into an output folder nothing else writes to: (out, results by path)."""
+    out = tmp_path_factory.mktemp("feedback-run") / "out"
+    report = ingest(SAMPLES, out, jobs=2)
+    return out, {r.path: r for r in report.files}
+
+
+def test_ingest_feedback_marks_the_exact_cells_and_keeps_what_was_typed(own_run):
+    out, results = own_run
+    health = openpyxl.load_workbook(out / "feedback" / HEALTH)
+    assert FINDINGS_SHEET in health.sheetnames and health.active.title == FINDINGS_SHEET
+    for ws in health.worksheets:
+        assert ws.protection.sheet, ws.title
+    t2 = health[T2]
+    assert t2["C19"].value == "14.495万元" and t2["C8"].value == "减4"      # as the agency typed them
+    assert "14.495万元" in t2["C19"].comment.text and "not-a-number" in t2["C19"].comment.text
+    assert {"C8", "C19"} <= _conditional_fill_cells(t2)
+    assert health["三、依申请公开"]["D5"].value == "１２"
+    listed = [row[2] for row in health[FINDINGS_SHEET].iter_rows(min_row=5, values_only=True)]
+    assert sorted(listed) == sorted(f.code for f in results[HEALTH].findings)
+    pingtan = openpyxl.load_workbook(out / "feedback" / PINGTAN)["三、依申请公开"]
+    assert "T3-A" in pingtan["D28"].comment.text and "T3-A" in pingtan["J28"].comment.text
+    assert pingtan["D5"].value == 20                                        # the typed numbers are kept
+    # a return that is now accepted, or was never read as a form, gets no feedback
+    assert not (out / "feedback" / "乐山市机关事务管理局_2020.xlsx").exists()
+
+
+def test_ingest_feedback_reads_back_with_the_same_findings(own_run):
+    out, results = own_run
+    for rel in (PINGTAN, HEALTH):
+        again = process_file(out / "feedback" / rel, out / "feedback")
+        assert sorted((f.code, f.cell) for f in again.findings) == sorted((f.code, f.cell) for f in results[rel].findings)
+
+
+def test_a_total_typed_over_comes_back_as_a_formula_with_a_note(own_run):
+    out, results = own_run
+    ws = openpyxl.load_workbook(out / "feedback" / EDUCATION)["三、依申请公开"]
+    total = get_spec("govinfo-annual-2021").layout.cells["t3.results_total.total"]
+    assert ws[total.a1].value == total.formula
+    assert "120" in ws[total.a1].comment.text                               # what the agency had typed
+    assert process_file(out / "feedback" / EDUCATION, out / "feedback").status == ACCEPTED

@@ -35,7 +35,7 @@ def process_and_write(path: Path, inbox: Path, out: Path) -> FileResult:
 def _write_feedback(inbox: Path, out: Path, r: FileResult) -> bool:
     from .feedback import write_feedback
     try:
-        write_feedback(inbox / r.path, r.findings, out / feedback_name(r.path))
+        write_feedback(inbox / r.path, r.findings, out / feedback_name(r.path), form=r.form)
         return True
     except Exception:  # a marked-up copy is a courtesy: it must not stop the run
         return False

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 import xlsxwriter
 
@@ -42,7 +42,10 @@ class Agency:
 class WriteOptions:
     password: str = DEFAULT_PASSWORD
     values: dict[str, Any] = field(default_factory=dict)   # typed inputs by spec id (samples, tests)
-    raw: dict[str, Any] = field(default_factory=dict)      # written as-is over an input (bad samples)
+    raw: dict[str, Any] = field(default_factory=dict)      # written as-is over an input (bad samples, feedback)
+    # called with (workbook, {sheet name: worksheet}) once the form's sheets are drawn: feedback
+    # workbooks add their highlights, comments and list of findings here
+    annotate: Callable[[Any, dict[str, Any]], None] | None = None
 
 
 def name_for(cell_id: str) -> str:
@@ -120,11 +123,13 @@ def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency
     computed = model.evaluate(values)
     checks = {(r.check.sheet, r.check.row, r.check.col): r.ok for r in model.run_checks({**values, **computed})}
 
+    sheets = {}
     for sl in layout.sheets:
-        ws = wb.add_worksheet(sl.name)
+        ws = sheets[sl.name] = wb.add_worksheet(sl.name)
         _draw_sheet(ws, sl, fmt, values, computed, checks, prefill, options)
-        ws.protect(options.password, {"select_locked_cells": True, "select_unlocked_cells": True,
-                                      "format_columns": True, "format_rows": True})
+        protect(ws, options.password)
+    if options.annotate:
+        options.annotate(wb, sheets)
     for cell in layout.inputs():
         if cell.role not in prefill:
             wb.define_name(name_for(cell.id), f"={quote_sheet(cell.sheet)}!{a1(cell.row, cell.col, True)}")
@@ -175,6 +180,12 @@ def _draw_sheet(ws, sl: SheetLayout, fmt: Formats, values, computed, checks, pre
     if sl.repeat_rows:
         ws.repeat_rows(*sl.repeat_rows)
     ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+def protect(ws, password: str) -> None:
+    """What every sheet of a generated workbook allows: selecting cells, resizing rows and columns."""
+    ws.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True,
+                          "format_columns": True, "format_rows": True})
 
 
 def _cached(v: Any) -> Any:

@@ -130,3 +130,20 @@ def test_random_valid_fills_are_accepted_with_every_number_back(tmp_path, form, 
         assert r.status == "accepted", [f.message for f in r.findings]
         for cid, v in values.items():
             assert r.document["values"][cid] == v
+
+
+def test_a_large_run_lists_only_the_returns_to_send_back(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from xltool.ingest import ingest
+    from xltool.terminal import print_run
+    report = ingest(ROOT / "samples" / "inbox", tmp_path / "out", jobs=1)
+    text = io.StringIO()
+    print_run(report, Console(file=text, width=200), max_rows=3)
+    shown = text.getvalue()
+    assert "平潭" in shown and "某某区司法局" in shown         # rejected ones, by agency, 3 at most
+    assert "某某区教育局" not in shown                         # the fourth rejected one
+    assert "乐山市机关事务管理局" not in shown                  # accepted ones are in report.html
+    assert "report.html" in shown and "只列出 3 个退回的文件" in shown

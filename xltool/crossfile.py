@@ -50,7 +50,10 @@ def annotate_across_files(results: list[FileResult]) -> None:
             if r is not newest:
                 r.superseded_by = newest.path
                 r.findings.append(SUPERSEDED.at(newer=newest.path))
-    agencies = {r.agency for r in results if r.agency}
+    by_first_char: dict[str, set[str]] = {}  # agencies by first character: a name is checked
+    for r in results:                           # against a few candidates, not all of them
+        if r.agency:
+            by_first_char.setdefault(r.agency[0], set()).add(r.agency)
     for r in results:
         if not r.agency or r.status == SKIPPED:
             continue
@@ -58,9 +61,10 @@ def annotate_across_files(results: list[FileResult]) -> None:
         years = {int(y) for y in re.findall(r"(?<!\d)(20\d\d)(?!\d)", name)}
         if r.year and years and r.year not in years:
             r.findings.append(FILENAME_YEAR_MISMATCH.at(name_year=min(years), year=r.year))
-        others = [a for a in agencies if a != r.agency and a in name and a not in r.agency]
+        named = {a for ch in set(name) for a in by_first_char.get(ch, ()) if a in name}
+        others = [a for a in named if a != r.agency and a not in r.agency]
         if others:
-            r.findings.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(others, key=len), agency=r.agency))
+            r.findings.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(sorted(others), key=len), agency=r.agency))
 
 
 def annotate_previous_year(results: list[FileResult], out: Path, previous: Path) -> None:

@@ -11,15 +11,23 @@ _MARK = {ACCEPTED: "[green]✓ 通过[/green]", REJECTED: "[red]✗ 退回[/red]
 _ORDER = {REJECTED: 0, ACCEPTED: 1, SKIPPED: 2}
 
 
-def print_run(report: RunReport, console: Console, max_problems: int = 3) -> None:
+def print_run(report: RunReport, console: Console, max_problems: int = 3, max_rows: int = 40) -> None:
+    """One row per file, returns to send back first. A large run lists only the rejected ones
+    (at most `max_rows`): report.html has every agency."""
+    ordered = sorted(report.files, key=lambda r: (_ORDER[r.status], r.agency or "", r.path))
+    shown = ordered if len(ordered) <= max_rows else [r for r in ordered if r.status == REJECTED][:max_rows]
     table = Table(title="收件校验结果 / ingest results", show_lines=True, expand=True)
     table.add_column("状态", no_wrap=True)
     table.add_column("单位 / 年度 / 文件", ratio=2)
     table.add_column("需要修改的问题 / what to fix", ratio=5)
-    for r in sorted(report.files, key=lambda r: (_ORDER[r.status], r.agency or "", r.path)):
+    for r in shown:
         who = f"{r.agency or '（未识别单位）'}  {r.year or ''}\n[dim]{r.path}[/dim]"
         table.add_row(_MARK[r.status], who, problems_text(r, max_problems))
-    console.print(table)
+    if shown:
+        console.print(table)
+    if len(shown) < len(ordered):
+        console.print(f"[dim]（文件较多，上表只列出 {len(shown)} 个退回的文件；全部 {len(ordered)} 个单位的结果见 "
+                      f"{report.out}/report.html）[/dim]")
     s = report.stats()
     console.print(f"共 {s['files']} 个文件：[green]通过 {s['accepted']}[/green]，[red]退回 {s['rejected']}[/red]，"
                   f"跳过 {s['skipped']}；错误 {s['errors']} 处，警告 {s['warnings']} 处。"

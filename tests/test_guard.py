@@ -18,6 +18,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scripts.make_corpus import ole2_container  # the synthetic OLE2 containers, built one way for both
 from xltool import guard
 from xltool.findings import ERROR, INFO, WARNING, Code
 from xltool.guard import GuardResult, Limits, check_defusedxml_available, inspect_file, skip_reason
@@ -81,40 +82,6 @@ def rewrite(src: Path, dst: Path, **replacements: bytes | None) -> Path:
 
 PARTS = {"sheet": SHEET, "workbook": WORKBOOK, "workbook_rels": WORKBOOK_RELS,
          "content_types": CONTENT_TYPES, "shared_strings": "xl/sharedStrings.xml"}
-
-
-def ole2_container(streams: list[str], data_sector: bytes = b"") -> bytes:
-    """A synthetic OLE2 compound file, not produced by Office: a 512-byte header, one FAT
-    sector, one directory sector naming `streams` (after the Root Entry) and an optional
-    data sector. It has exactly the structure the guard reads; the streams hold no data."""
-    ENDOFCHAIN, FREESECT, FATSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
-    header = bytearray(512)
-    header[0:8] = bytes.fromhex("D0CF11E0A1B11AE1")
-    struct.pack_into("<HHHHH", header, 0x18, 0x3E, 3, 0xFFFE, 9, 6)   # versions, byte order, 512-byte sectors
-    struct.pack_into("<IIII", header, 0x2C, 1, 1, 0, 4096)            # 1 FAT sector, directory at sector 1
-    struct.pack_into("<IIII", header, 0x3C, ENDOFCHAIN, 0, ENDOFCHAIN, 0)
-    header[0x4C:0x200] = struct.pack("<I", 0) + struct.pack("<I", FREESECT) * 108   # DIFAT: FAT is sector 0
-    fat = [FATSECT, ENDOFCHAIN] + ([ENDOFCHAIN] if data_sector else [])
-    fat_sector = struct.pack(f"<{len(fat)}I", *fat) + struct.pack("<I", FREESECT) * (128 - len(fat))
-
-    NOSTREAM = 0xFFFFFFFF
-
-    def entry(name: str, object_type: int, right_sibling: int, child: int) -> bytes:
-        encoded = name.encode("utf-16-le") + b"\x00\x00"
-        raw = bytearray(128)
-        raw[0:len(encoded)] = encoded
-        struct.pack_into("<HBB", raw, 64, len(encoded), object_type, 1)      # 1 = black
-        struct.pack_into("<III", raw, 68, NOSTREAM, right_sibling, child)
-        struct.pack_into("<I", raw, 116, ENDOFCHAIN)                          # empty stream
-        return bytes(raw)
-
-    # Root Entry's child is stream 1, and each stream's right sibling is the next one.
-    entries = [entry("Root Entry", 5, NOSTREAM, 1 if streams else NOSTREAM)]
-    for number, name in enumerate(streams, start=1):
-        entries.append(entry(name, 2, number + 1 if number < len(streams) else NOSTREAM, NOSTREAM))
-    directory = b"".join(entries)
-    directory = directory.ljust(512 * ((len(directory) + 511) // 512), b"\x00")
-    return bytes(header) + fat_sector + directory + data_sector.ljust(512 if data_sector else 0, b"\x00")
 
 
 def codes(result: GuardResult) -> list[str]:

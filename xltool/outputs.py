@@ -69,11 +69,27 @@ def _write_summaries(report: RunReport, out: Path) -> None:
     current = key_file.read_text(encoding="utf-8").strip() if key_file.is_file() else ""
     if current == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
         return  # the same accepted returns as last time: the same sums
-    # read back from json/: the documents are not kept in memory
-    docs = [loads((out / r.json).read_text(encoding="utf-8")) for r in in_use]
+    # read back from json/ (the documents are not kept in memory), keeping only what the sums and
+    # the per-agency rows use: thousands of whole documents would cost hundreds of MB
+    docs = [_for_summary(loads((out / r.json).read_text(encoding="utf-8"))) for r in in_use]
     write_summary(docs, out / "summary.xlsx")
     write_values_csv(docs, out / "values.csv")
     write_atomic(key_file, key)
+
+
+def _for_summary(doc: dict) -> dict:
+    """A document slimmed to its identity and table values, keys interned (shared by all)."""
+    import sys
+    from .spec import get_spec
+
+    values = doc.get("values") or {}
+    try:
+        cells = get_spec(doc["form"]["id"]).layout.cells
+    except (KeyError, TypeError):
+        return doc
+    kept = {sys.intern(k): v for k, v in values.items() if k in cells and cells[k].table is not None}
+    return {"status": doc.get("status"), "form": doc.get("form"), "agency": doc.get("agency"),
+            "year": doc.get("year"), "source": {"file": (doc.get("source") or {}).get("file")}, "values": kept}
 
 
 def _remove_stale_feedback(out: Path, current: set[str]) -> None:

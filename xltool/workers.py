@@ -11,7 +11,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -66,17 +67,28 @@ def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_re
         return
     warm_up()
     ctx = multiprocessing.get_context("fork")
+    window = max(1, jobs) * 8  # tasks in flight: enough to keep workers busy, few enough to keep memory flat
+    pending = iter(paths)
     with ProcessPool(max_workers=max(1, jobs), initializer=_initializer, initargs=(memory_mb,), context=ctx) as pool:
-        futures = {pool.schedule(task, args=(p,), timeout=timeout): p for p in paths}
-        for fut in as_completed(futures):
-            path = futures[fut]
-            try:
-                result = fut.result()
-            except TimeoutError:
-                result = _failed(path, inbox, FILE_TIMEOUT.at(seconds=int(timeout)))
-            except Exception as e:  # the worker died (killed, out of memory at C level, ...)
-                result = _failed(path, inbox, WORKER_CRASHED.at(reason=f"{type(e).__name__}: {str(e)[:120]}"))
-            on_result(path, result)
+        futures = {}
+        for p in islice(pending, window):
+            futures[pool.schedule(task, args=(p,), timeout=timeout)] = p
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in done:
+                path = futures.pop(fut)
+                on_result(path, _result_of(fut, path, inbox, timeout))
+                for p in islice(pending, 1):
+                    futures[pool.schedule(task, args=(p,), timeout=timeout)] = p
+
+
+def _result_of(fut, path: Path, inbox: Path, timeout: float):
+    try:
+        return fut.result()
+    except TimeoutError:
+        return _failed(path, inbox, FILE_TIMEOUT.at(seconds=int(timeout)))
+    except Exception as e:  # the worker died (killed, out of memory at C level, ...)
+        return _failed(path, inbox, WORKER_CRASHED.at(reason=f"{type(e).__name__}: {str(e)[:120]}"))
 
 
 def _failed(path: Path, inbox: Path, finding):

@@ -189,10 +189,27 @@ def _write_summary_workbook(wb, groups: list[Group]) -> None:
                 continue
             ws = wb.add_worksheet(names.take(_sum_sheet_name(group, sl, groups)))
             _draw_sum_sheet(ws, group, sl, sums, checks, fmt, extra)
+    streamed = []
     for spec, version_docs in _by_form(groups):
-        ws = wb.add_worksheet(names.take(f"各单位明细（{spec.version}版）"))
+        ws = _add_streamed_worksheet(wb, names.take(f"各单位明细（{spec.version}版）"))
         _write_agency_rows(ws, spec, version_docs, extra)
+        streamed.append(ws)
+    for ws in streamed:
+        ws._opt_close()  # flush its row file: the workbook closes those only in whole-workbook streaming
     wb.close()
+
+
+def _add_streamed_worksheet(wb, name: str):
+    """A worksheet in xlsxwriter's constant_memory mode: each row goes to disk once the next one
+    starts, so a sheet of thousands of agencies × 200 values stays small (1.6 M cells: ~170 MB
+    held, ~0 streamed). xlsxwriter reads the mode when a sheet is added, so only these sheets
+    stream; the summed tables, whose merges pad rows below them, are drawn in any order as usual.
+    The rows must be written top to bottom, as _write_agency_rows does."""
+    wb.constant_memory = True
+    try:
+        return wb.add_worksheet(name)
+    finally:
+        wb.constant_memory = False
 
 
 class _ExtraFormats:
@@ -320,15 +337,14 @@ def _write_agency_rows(ws, spec: FormSpec, docs: list[dict[str, Any]], f: _Extra
     """A row per agency, a column per value; header: the spec id, then the official label path."""
     cells = table_cells(spec)
     first = len(AGENCY_COLUMNS)
-    for col, (title, key, width) in enumerate(AGENCY_COLUMNS):
-        ws.write_string(0, col, key, f.head)
-        ws.write_string(1, col, title, f.head_small)
+    for col, (_, _, width) in enumerate(AGENCY_COLUMNS):
         ws.set_column(col, col, width)
-    for i, cell in enumerate(cells):
-        ws.write_string(0, first + i, cell.id, f.head)
-        ws.write_string(1, first + i, label_path(spec, cell), f.head_small)
     ws.set_column(first, first + len(cells) - 1, 16)
     ws.set_row(1, 96)
+    # row by row, left to right: the sheet is streamed (see _add_streamed_worksheet)
+    ws.write_row(0, 0, [key for _, key, _ in AGENCY_COLUMNS] + [cell.id for cell in cells], f.head)
+    for col, text in enumerate([title for title, _, _ in AGENCY_COLUMNS] + [label_path(spec, c) for c in cells]):
+        ws.write_string(1, col, text, f.head_small)
     for r, d in enumerate(docs, start=2):
         meta = {"agency": d.get("agency"), "year": d.get("year"), "region": d.get("region"),
                 "code": d.get("code"), "file": (d.get("source") or {}).get("file")}

@@ -89,7 +89,8 @@ def _for_summary(doc: dict) -> dict:
         return doc
     kept = {sys.intern(k): v for k, v in values.items() if k in cells and cells[k].table is not None}
     return {"status": doc.get("status"), "form": doc.get("form"), "agency": doc.get("agency"),
-            "year": doc.get("year"), "source": {"file": (doc.get("source") or {}).get("file")}, "values": kept}
+            "year": doc.get("year"), "region": doc.get("region"), "code": doc.get("code"),
+            "source": {"file": (doc.get("source") or {}).get("file")}, "values": kept}
 
 
 def _remove_stale_feedback(out: Path, current: set[str]) -> None:

@@ -147,3 +147,16 @@ def test_a_large_run_lists_only_the_returns_to_send_back(tmp_path):
     assert "某某区教育局" not in shown                         # the fourth rejected one
     assert "乐山市机关事务管理局" not in shown                  # accepted ones are in report.html
     assert "report.html" in shown and "只列出 3 个退回的文件" in shown
+
+
+def test_text_typed_by_an_agency_is_never_terminal_markup(tmp_path):
+    """A clerk who types "[red]" or "[/]" into a cell must not restyle or break the summary."""
+    spec = get_spec("govinfo-annual-2021")
+    path = tmp_path / "[bold]局_2024.xlsx"
+    write_workbook(spec, path, Agency("[bold]局", 2024),
+                   WriteOptions(values=random_inputs(spec.layout, random.Random(3)),
+                                raw={"t3.new.business": "[/][red]12"}))
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 1 and "[/][red]12" in res.output and "[bold]局" in res.output
+    res = runner.invoke(app, ["ingest", str(tmp_path), "--out", str(tmp_path.parent / "out-markup")])
+    assert res.exit_code == 1 and "[/][red]12" in res.output

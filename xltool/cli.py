@@ -20,6 +20,12 @@ app = typer.Typer(
 )
 
 
+def escape(text: str) -> str:
+    """Paths, spec errors and agency text shown through rich stay text ("[x]" is not markup)."""
+    from rich.markup import escape as rich_escape
+    return rich_escape(text)
+
+
 def _console(stderr: bool = False):
     from rich.console import Console
     return Console(stderr=stderr, highlight=False)
@@ -31,10 +37,10 @@ def _spec_or_exit(form: str):
         return get_spec(form)
     except KeyError:
         forms = ", ".join(available_forms()) or "(none)"
-        _console(True).print(f"[red]未知的报表 / unknown form[/red] {form!r}. 可用 / available: {forms}")
+        _console(True).print(f"[red]未知的报表 / unknown form[/red] {escape(str(form))}. 可用 / available: {forms}")
         raise typer.Exit(2)
     except SpecError as e:
-        _console(True).print(f"[red]报表定义有误 / bad form spec:[/red] {e}")
+        _console(True).print(f"[red]报表定义有误 / bad form spec:[/red] {escape(str(e))}")
         raise typer.Exit(2)
 
 
@@ -60,7 +66,7 @@ def check_template_cmd(file: Path = typer.Argument(..., help="a form spec (.yaml
         spec = load_spec(file)
         layout = spec.layout
     except SpecError as e:
-        _console(True).print(f"[red]✗[/red] {e}")
+        _console(True).print(f"[red]✗[/red] {escape(str(e))}")
         raise typer.Exit(1)
     n_in, n_f = len(layout.inputs()), len(layout.computed())
     typer.echo(f"✓ {spec.id}: {len(spec.sheets)} sheets, {n_in} input cells, {n_f} formulas, "
@@ -107,7 +113,7 @@ def generate_cmd(
     try:
         rows = read_roster(roster, default_year=year)
     except RosterError as e:
-        _console(True).print(f"[red]{e}[/red]")
+        _console(True).print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(2)
     with Progress(TextColumn("生成 / generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=_console(True), transient=not sys.stderr.isatty()) as bar:
@@ -144,20 +150,20 @@ def ingest_cmd(
     from .terminal import print_run
 
     if not inbox.is_dir():
-        _console(True).print(f"[red]收件目录不存在 / no such folder:[/red] {inbox}")
+        _console(True).print(f"[red]收件目录不存在 / no such folder:[/red] {escape(str(inbox))}")
         raise typer.Exit(2)
     err = _console(True)
     with Progress(TextColumn("校验 / checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("ingest", total=None)
         if previous is not None and not previous.is_dir():
-            err.print(f"[red]找不到上年的结果目录 / no such folder:[/red] {previous}")
+            err.print(f"[red]找不到上年的结果目录 / no such folder:[/red] {escape(str(previous))}")
             raise typer.Exit(2)
         try:
             report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout, previous=previous,
                             on_start=lambda n: bar.update(task, total=n), on_file=lambda r: bar.advance(task))
         except (OutputInsideInbox, IngestBusy) as e:
-            err.print(f"[red]{e}[/red]")
+            err.print(f"[red]{escape(str(e))}[/red]")
             raise typer.Exit(2)
     if as_json:
         from .canonical import dumps
@@ -182,7 +188,7 @@ def validate_cmd(
     from .terminal import print_file
 
     if not file.is_file():
-        _console(True).print(f"[red]找不到文件 / no such file:[/red] {file}")
+        _console(True).print(f"[red]找不到文件 / no such file:[/red] {escape(str(file))}")
         raise typer.Exit(2)
     result = process_file(file.resolve(), file.resolve().parent)
     if as_json:
@@ -220,10 +226,10 @@ def render_cmd(
     try:
         doc = loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        err.print(f"[red]无法读取 / cannot read[/red] {file}: {e}")
+        err.print(f"[red]无法读取 / cannot read[/red] {escape(str(file))}: {e}")
         raise typer.Exit(2)
     if not isinstance(doc, dict) or not isinstance(doc.get("form"), dict) or doc.get("values") is None:
-        err.print(f"[red]不是可渲染的报表 JSON / not a canonical document of a recognised form:[/red] {file}")
+        err.print(f"[red]不是可渲染的报表 JSON / not a canonical document of a recognised form:[/red] {escape(str(file))}")
         raise typer.Exit(2)
     _spec_or_exit(doc["form"].get("id", ""))
     if doc.get("status") != "accepted":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .ingest import ACCEPTED, REJECTED, SKIPPED, FileResult, RunReport
@@ -21,13 +22,13 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
     table.add_column("单位 / 年度 / 文件", ratio=2)
     table.add_column("需要修改的问题 / what to fix", ratio=5)
     for r in shown:
-        who = f"{r.agency or '（未识别单位）'}  {r.year or ''}\n[dim]{r.path}[/dim]"
+        who = f"{escape(r.agency or '（未识别单位）')}  {r.year or ''}\n[dim]{escape(r.path)}[/dim]"
         table.add_row(_MARK[r.status], who, problems_text(r, max_problems))
     if shown:
         console.print(table)
     if len(shown) < len(ordered):
         console.print(f"[dim]（文件较多，上表只列出 {len(shown)} 个退回的文件；全部 {len(ordered)} 个单位的结果见 "
-                      f"{report.out}/report.html）[/dim]")
+                      f"{escape(report.out)}/report.html）[/dim]")
     s = report.stats()
     console.print(f"共 {s['files']} 个文件：[green]通过 {s['accepted']}[/green]，[red]退回 {s['rejected']}[/red]，"
                   f"跳过 {s['skipped']}；错误 {s['errors']} 处，警告 {s['warnings']} 处。"
@@ -37,10 +38,11 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
 
 def problems_text(r: FileResult, limit: int) -> str:
     if r.status == SKIPPED:
-        return f"[dim]{r.findings[0].message if r.findings else ''}[/dim]"
+        return f"[dim]{escape(r.findings[0].message) if r.findings else ''}[/dim]"
     errors = [f for f in r.findings if f.is_error]
     warnings = [f for f in r.findings if f.severity == "warning"]
-    lines = [f"[red]{_where(f)}[/red]{f.message}" for f in errors[:limit]]
+    # messages quote what agencies typed: escaped, so "[red]" typed in a cell stays text
+    lines = [f"[red]{escape(_where(f))}[/red]{escape(f.message)}" for f in errors[:limit]]
     if len(errors) > limit:
         lines.append(f"[red]…另有 {len(errors) - limit} 处错误[/red]")
     if warnings:
@@ -53,8 +55,9 @@ def _where(f) -> str:
 
 
 def print_file(r: FileResult, console: Console) -> None:
-    console.print(f"{_MARK[r.status]}  {r.agency or ''} {r.year or ''}  [dim]{r.path}[/dim]  ({r.form or '未识别'})")
+    console.print(f"{_MARK[r.status]}  {escape(r.agency or '')} {r.year or ''}  [dim]{escape(r.path)}[/dim]  "
+                  f"({r.form or '未识别'})")
     for f in r.findings:
         color = {"error": "red", "warning": "yellow"}.get(f.severity, "dim")
-        console.print(f"  [{color}]{f.severity:7}[/{color}] {f.code:22} {_where(f)}{f.message}")
-        console.print(f"  {'':7} {'':22} [dim]{f.message_en}[/dim]")
+        console.print(f"  [{color}]{f.severity:7}[/{color}] {f.code:22} {escape(_where(f) + f.message)}")
+        console.print(f"  {'':7} {'':22} [dim]{escape(f.message_en)}[/dim]")

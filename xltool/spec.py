@@ -8,6 +8,7 @@ problem is a `SpecError` naming the file, the YAML line and the place in the spe
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -430,13 +431,26 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+TEMPLATES_ENV = "XLTOOL_TEMPLATES"  # more folders of form specs, separated like PATH
+
+
+def template_dirs() -> list[Path]:
+    """The bundled forms, then the folders named in $XLTOOL_TEMPLATES (a coordinator's own forms)."""
+    extra = [Path(p) for p in os.environ.get(TEMPLATES_ENV, "").split(os.pathsep) if p.strip()]
+    return [templates_dir(), *extra]
+
+
 def available_forms(extra_dirs: list[Path] | None = None) -> dict[str, FormInfo]:
     """Form id -> FormInfo for every spec in the template folders, without a full load."""
     out: dict[str, FormInfo] = {}
-    for folder in [templates_dir(), *(extra_dirs or [])]:
+    for folder in [*template_dirs(), *(extra_dirs or [])]:
         for path in sorted(Path(folder).glob("*.yaml")):
-            head = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if isinstance(head, dict) and "id" in head:
+            try:
+                head = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue  # not a readable spec: `xltool check-template` says why
+            # the first folder wins: a spec of one's own never silently replaces a bundled form
+            if isinstance(head, dict) and isinstance(head.get("id"), str) and head["id"] not in out:
                 out[head["id"]] = FormInfo(head["id"], str(head.get("description", "")), path)
     return out
 

@@ -237,7 +237,6 @@ OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")    # a local file header, or an empty archive
 _CENTRAL_RECORD_SIGNATURE = b"PK\x01\x02"
 
-SPREADSHEETML_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_SPREADSHEETML_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 # openpyxl looks the workbook part up by content type, in this order; so do we.

@@ -14,7 +14,7 @@ from functools import partial
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from .findings import ERROR, Code, Finding, printable, sort_key
 
@@ -356,10 +356,3 @@ def _reuse(path: Path, inbox: Path, out: Path, known, ledger) -> FileResult | No
     r = FileResult.from_entry(k.entry, st.st_mtime)
     r.unchanged = True
     return r
-
-
-def iter_errors(results: Iterable[FileResult]) -> Iterable[tuple[FileResult, Finding]]:
-    for r in results:
-        for f in r.findings:
-            if f.is_error:
-                yield r, f

@@ -22,12 +22,10 @@ import json
 import math
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from .spec import CellType, FormSpec, Sheet, Table, depth, formula_ref_spans, leaves
 
 META_SHEET = "_xltool"          # the very hidden sheet that identifies a generated workbook
-META_KEYS = ("form_id", "form", "version", "fingerprint", "agency", "year", "region", "code", "xltool_version")
 ROW_HEIGHT = 15.0               # points: one line of 11 pt 宋体
 CHECK_OK, CHECK_BAD = "✓", "✗"
 
@@ -152,7 +150,6 @@ class SheetLayout:
     freeze: tuple[int, int] | None = None
     repeat_rows: tuple[int, int] | None = None
     is_fields: bool = False
-    nrows: int = 0
     ncols: int = 0
 
 
@@ -230,7 +227,6 @@ def _fields_sheet(spec: FormSpec, sheet: Sheet) -> SheetLayout:
             sl.labels.append(Label(row, 1, f.hint, "hint"))
         row += 1
     sl.col_widths = [30.0, 100.0]
-    sl.nrows = row
     return sl
 
 
@@ -251,7 +247,6 @@ def _tables_sheet(spec: FormSpec, sheet: Sheet) -> SheetLayout:
             sl.repeat_rows = (0, body_top - 1)
     if not single:
         sl.freeze = (1, 0) if sheet.title else None
-    sl.nrows = row
     return sl
 
 
@@ -505,9 +500,3 @@ def fingerprint(layout: Layout) -> str:
     }
     blob = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def iter_labels(layout: Layout) -> Iterator[tuple[SheetLayout, Label]]:
-    for s in layout.sheets:
-        for lab in s.labels:
-            yield s, lab

@@ -379,7 +379,6 @@ def _checks(spec: FormSpec, layout: Layout, values: dict[str, Any], broken: set[
         if result.ok or ch.sheet in broken or tainted.intersection(ch.lhs_ids + ch.rhs_ids):
             continue
         rule = spec.rule(ch.rule)
-        lhs_label, rhs_label = rule.sides
         yield rule_code(spec, ch.rule).at(
             sheet=ch.sheet, cell=ch.a1, ids=[*ch.lhs_ids, *ch.rhs_ids], column=ch.key_label,
             axis="列" if rule.for_each == "column" else "行",

@@ -3,8 +3,8 @@
 The spec declares them as `previous-year` rules (`carried_over = prev.carried_forward`, per
 column or row of a table); names prefixed `prev.` are last year's values. Sides are sums and
 differences of names. Reports are matched by agency name and year; a previous report of another
-form version is compared where both have the cells. Findings are warnings: real reports break
-these after clean-ups, so they are worth a look, not proof of an error.
+form version is compared where both have the cells. The severity is the rule's; the national
+forms declare these as warnings, since real reports break them after clean-ups.
 """
 
 from __future__ import annotations
@@ -15,13 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .canonical import loads
-from .findings import WARNING, Code, Finding
+from .findings import Finding
+from .rules import rule_code
 from .spec import FormSpec, Rule, leaves
 
-CROSS_YEAR_ZH = ("“{label}”为 {found}，但按上年（{prev_year}）报告应为 {expected}（{rule_title}）。"
-                 "如因清理、调整等原因不一致，请在报告中说明。")
-CROSS_YEAR_EN = ("{label} is {found}, but last year's ({prev_year}) report gives {expected} ({rule_title_en}). "
-                 "If a clean-up explains it, say so in the report.")
 _TERM = re.compile(r"\s*([+-]?)\s*((?:prev\.)?[a-z][a-z0-9_]*)\s*")
 
 
@@ -67,7 +64,7 @@ def _rule_findings(spec: FormSpec, rule: Rule, values, prev_values, prev) -> Ite
     table = spec.table(rule.table or "")
     layout = spec.layout
     lhs, rhs = (_terms(side) for side in rule.sides)
-    code = Code.registry.get(rule.id) or Code(rule.id, WARNING, zh=CROSS_YEAR_ZH, en=CROSS_YEAR_EN)
+    code = rule_code(spec, rule.id)
     axis = leaves(table.columns) if rule.for_each == "column" else leaves(table.rows)
     for key in (n.id for n in axis):
         def cell_id(name: str) -> str:

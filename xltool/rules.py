@@ -90,16 +90,24 @@ _RULE_FORMULA_ZH = ("{label}（{cell}）表中为 {found}，但按勾稽关系�
 _RULE_FORMULA_EN = "{label} ({cell}) holds {found}, but by the rule “{rule_title_en}” it must be {expected}. {fix_en}"
 _RULE_CHECK_ZH = "“{column}”{axis}不平：应满足 {rule_title}，但左边为 {lhs}，右边为 {rhs}。请核对这些数字。"
 _RULE_CHECK_EN = "{column} does not balance: {rule_title_en} should hold, but the left side is {lhs} and the right side {rhs}. Check these numbers."
+_RULE_PREVIOUS_ZH = ("“{label}”为 {found}，但按上年（{prev_year}）报告应为 {expected}（{rule_title}）。"
+                     "如因清理、调整等原因不一致，请在报告中说明。")
+_RULE_PREVIOUS_EN = ("{label} is {found}, but last year's ({prev_year}) report gives {expected} ({rule_title_en}). "
+                     "If a clean-up explains it, say so in the report.")
+_RULE_TEMPLATES = {"formula": (_RULE_FORMULA_ZH, _RULE_FORMULA_EN), "check": (_RULE_CHECK_ZH, _RULE_CHECK_EN),
+                   "previous-year": (_RULE_PREVIOUS_ZH, _RULE_PREVIOUS_EN)}
+_rule_codes: dict[tuple[str, str, str], Code] = {}
 
 
 def rule_code(spec: FormSpec, rule_id: str) -> Code:
+    """The Code of a spec rule: its id, its severity, the message templates of its kind. Cached by
+    all three, so two forms that use one rule id differently each get their own."""
     rule = spec.rule(rule_id)
-    key = f"{rule_id}"
-    existing = Code.registry.get(key)
-    if existing is not None:
-        return existing
-    zh, en = (_RULE_FORMULA_ZH, _RULE_FORMULA_EN) if rule.kind == "formula" else (_RULE_CHECK_ZH, _RULE_CHECK_EN)
-    return Code(key, rule.severity, zh=zh, en=en)
+    key = (rule.id, rule.kind, rule.severity)
+    if key not in _rule_codes:
+        zh, en = _RULE_TEMPLATES[rule.kind]
+        _rule_codes[key] = Code(rule.id, rule.severity, zh=zh, en=en)
+    return _rule_codes[key]
 
 
 # --- results ---------------------------------------------------------------------------------

@@ -68,6 +68,11 @@ class FileResult:
                    e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"))
 
 
+def relative_name(path: Path, inbox: Path) -> str:
+    """A file's name in reports: relative to the inbox, / separators, always valid Unicode."""
+    return printable(path.relative_to(inbox).as_posix())
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -80,7 +85,7 @@ def process_file(path: Path, inbox: Path) -> FileResult:
     """The verdict on one file. Never raises; never writes."""
     from . import guard
 
-    rel = printable(path.relative_to(inbox).as_posix())
+    rel = relative_name(path, inbox)
     try:
         st = os.lstat(path)
         size, mtime = st.st_size, st.st_mtime
@@ -337,7 +342,7 @@ def _clear_temp_files(out: Path) -> None:
 
 def _reuse(path: Path, inbox: Path, out: Path, known, ledger) -> FileResult | None:
     """The ledger's verdict when this file's content is what it saw last time; else None."""
-    rel = printable(path.relative_to(inbox).as_posix())
+    rel = relative_name(path, inbox)
     k = known.get(rel)
     if k is None:
         return None

@@ -125,22 +125,19 @@ class FastFirst:
         return self._reference
 
     def evaluate(self, inputs: dict[str, Any]) -> dict[str, int | Decimal]:
-        from .fastcalc import FastCalcUnsupported, OutsideExactRange
-        if self.fast is not None:
-            try:
-                return self.fast.evaluate(inputs)
-            except (FastCalcUnsupported, OutsideExactRange):
-                pass
-        return self.reference.evaluate(inputs)
+        return self._answer("evaluate", inputs)
 
     def run_checks(self, values: dict[str, Any]) -> list[CheckResult]:
+        return self._answer("run_checks", values)
+
+    def _answer(self, method: str, values: dict[str, Any]) -> Any:
         from .fastcalc import FastCalcUnsupported, OutsideExactRange
         if self.fast is not None:
             try:
-                return self.fast.run_checks(values)
+                return getattr(self.fast, method)(values)
             except (FastCalcUnsupported, OutsideExactRange):
-                pass
-        return self.reference.run_checks(values)
+                pass  # not exactly answerable on the fast path: the reference answers
+        return getattr(self.reference, method)(values)
 
 
 _models: dict[str, FastFirst] = {}

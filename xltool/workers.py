@@ -94,15 +94,14 @@ def _result_of(fut, path: Path, inbox: Path, timeout: float):
 def _failed(path: Path, inbox: Path, finding):
     """The verdict on a file whose worker gave no answer."""
     from .canonical import document
-    from .findings import printable
-    from .ingest import REJECTED, FileResult, sha256_of
+    from .ingest import REJECTED, FileResult, relative_name, sha256_of
 
     st = path.stat()
     try:
         digest = sha256_of(path)
     except OSError:
         digest = ""
-    r = FileResult(printable(path.relative_to(inbox).as_posix()), st.st_size, st.st_mtime, digest, REJECTED, [finding])
+    r = FileResult(relative_name(path, inbox), st.st_size, st.st_mtime, digest, REJECTED, [finding])
     r.document = document(spec=None, values=None, findings=r.findings, file_name=Path(r.path).name, sha256=digest,
                           status=REJECTED)
     return r

@@ -160,3 +160,13 @@ def test_text_typed_by_an_agency_is_never_terminal_markup(tmp_path):
     assert res.exit_code == 1 and "[/][red]12" in res.output and "[bold]局" in res.output
     res = runner.invoke(app, ["ingest", str(tmp_path), "--out", str(tmp_path.parent / "out-markup")])
     assert res.exit_code == 1 and "[/][red]12" in res.output
+
+
+def test_a_blank_report_year_is_reported_as_missing_not_as_year_0(tmp_path):
+    spec = get_spec("govinfo-annual-2021")
+    path = tmp_path / "no_year.xlsx"
+    write_workbook(spec, path, Agency("测试局"), WriteOptions(values=random_inputs(spec.layout, random.Random(2))))
+    r, found = codes(path)
+    year = spec.layout.cells["meta.year"]
+    assert r.status == "rejected" and found == {("field-required", year.a1)}
+    assert r.document["year"] is None and "报告年度" in r.findings[0].message

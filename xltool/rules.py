@@ -238,15 +238,16 @@ def _read_inputs(layout: Layout, data: WorkbookData, broken: set[str]):
             bad.add(cell.id)
             continue
         v = raw.value
-        if isinstance(v, str) and not v.strip() and cell.type.numeric:
+        if isinstance(v, str) and not v.strip():
             v = None
         if not cell.type.numeric:
-            values[cell.id] = None if v is None else (str(v) if not isinstance(v, float) or not v.is_integer() else str(int(v)))
-            if isinstance(values[cell.id], str):
-                values[cell.id] = values[cell.id].strip() or None
+            values[cell.id] = _text(v)
             continue
         if v is None:
-            values[cell.id] = 0
+            if cell.table is None:  # a field (报告年度): blank stays blank, `required` decides
+                values[cell.id] = None
+                continue
+            values[cell.id] = 0     # a table cell: the spec's blank policy (read as 0, reported per table)
             blanks.setdefault(cell.sheet, []).append(cell)
             continue
         value, problem = parse_number(cell.type, v)
@@ -263,6 +264,15 @@ def _read_inputs(layout: Layout, data: WorkbookData, broken: set[str]):
         bad.add(cell.id)
         findings.append(_input_finding(cell, problem))
     return values, findings, blanks, bad
+
+
+def _text(v: Any) -> str | None:
+    """A text cell's value: stripped, a whole number typed into it without a stray ".0"."""
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip() or None
 
 
 def _input_finding(cell: ValueCell, problem: dict[str, Any]) -> Finding:

@@ -78,9 +78,9 @@ def plan(n: int, seed: int) -> list[tuple[str, int, str]]:
 
 def write_one(args: tuple[str, int, str, str]) -> str:
     """One filled workbook with values of its own."""
-    from xltool.spec import get_spec
-    from xltool.synth import random_inputs
-    from xltool.write import Agency, WriteOptions, write_workbook
+    from xltool.form.forms import get_spec
+    from xltool.generate.synth import random_inputs
+    from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
     form, seed, kind, folder = args
     spec = get_spec(form)
@@ -108,7 +108,7 @@ def make_inbox(folder: Path, n: int, jobs: int, seed: int) -> dict[str, str]:
 
 def input_positions() -> dict[str, dict[int, set[str]]]:
     """Per form: sheet position (1-based, in workbook order) -> A1 names of its input cells."""
-    from xltool.spec import get_spec
+    from xltool.form.forms import get_spec
 
     out = {}
     for form in FORMS:
@@ -322,12 +322,12 @@ def full_run(args, scratch: Path) -> None:
 # --- --compare-readers ----------------------------------------------------------------------------
 
 def compare_readers(args, scratch: Path) -> None:
-    from xltool import read
-    from xltool.fastcalc import fast_model_for
-    from xltool.fastread import read_workbook_fast
-    from xltool.recalc import Model
-    from xltool.rules import parse_number
-    from xltool.spec import get_spec
+    from xltool.calc.fastcalc import fast_model_for
+    from xltool.calc.reference import Model
+    from xltool.checks.rules import parse_number
+    from xltool.form.forms import get_spec
+    from xltool.xlsx import read
+    from xltool.xlsx.fastread import read_workbook_fast
 
     # the references, also once read.read_workbook and recalc.model_for take the fast paths
     read_workbook = getattr(read, "read_workbook_openpyxl", read.read_workbook)

@@ -35,15 +35,15 @@ import tempfile
 import time
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import openpyxl
 
-from xltool.layout import META_SHEET
-from xltool.spec import get_spec
-from xltool.synth import balance, random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.form.forms import get_spec
+from xltool.form.layout import META_SHEET
+from xltool.generate.synth import balance, random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
 MB = 1024 * 1024
 
@@ -471,7 +471,7 @@ def formats(c: Corpus) -> dict[str, str]:
 
     (out / "html_saved_as.xls").write_bytes(
         "<html><head><meta charset='utf-8'></head><body><table><tr><td>单位</td><td>件数</td></tr>"
-        "<tr><td>某局</td><td>12</td></tr></table></body></html>".encode("utf-8"))
+        "<tr><td>某局</td><td>12</td></tr></table></body></html>".encode())
     c.expect("html_saved_as.xls", "HTML table saved as .xls (system export)", "rejected", ["not-a-workbook"],
              "an HTML page with an .xls extension, as web systems export 'Excel'")
 
@@ -545,7 +545,7 @@ def renamed(c: Corpus) -> None:
         ("[Content_Types].xml", b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
                                 b'content-types"><Override PartName="/word/document.xml" ContentType="application/'
                                 b'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'),
-        ("word/document.xml", "<w:document>年度报告</w:document>".encode("utf-8"))]))
+        ("word/document.xml", "<w:document>年度报告</w:document>".encode())]))
     c.expect("renamed_docx.xlsx", "DOCX renamed .xlsx", "rejected", ["not-a-workbook"], "the Word report, renamed")
     (out / "renamed_csv.xlsx").write_bytes("单位,项目,件数\n某局,新收申请,12\n".encode("gbk"))
     c.expect("renamed_csv.xlsx", "CSV renamed .xlsx", "rejected", ["not-a-workbook"], "a GBK CSV export, renamed")

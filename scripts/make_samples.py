@@ -19,9 +19,9 @@ from pathlib import Path
 
 import openpyxl
 
-from xltool.spec import get_spec
-from xltool.synth import balance, random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.form.forms import get_spec
+from xltool.generate.synth import balance, random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 INBOX = ROOT / "samples" / "inbox"

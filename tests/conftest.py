@@ -16,6 +16,6 @@ def published(name: str) -> dict:
 @pytest.fixture(scope="session")
 def samples_run(tmp_path_factory):
     """The bundled sample inbox, ingested once: (report, output folder)."""
-    from xltool.ingest import ingest
+    from xltool.ingest.run import ingest
     out = tmp_path_factory.mktemp("samples-out")
     return ingest(ROOT / "samples" / "inbox", out), out

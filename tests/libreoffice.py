@@ -39,8 +39,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 XLSX_FILTER = "Calc Office Open XML"
 INSTALL_HINT = ("install LibreOffice Calc and its Python bridge, e.g. "
@@ -160,7 +161,7 @@ class LibreOffice:
 
     # lifecycle
 
-    def start(self) -> "LibreOffice":
+    def start(self) -> LibreOffice:
         if self.proc and self.proc.poll() is None:
             return self
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -212,7 +213,7 @@ class LibreOffice:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "LibreOffice":
+    def __enter__(self) -> LibreOffice:
         return self.start()
 
     def __exit__(self, *exc) -> None:

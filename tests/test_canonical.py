@@ -2,9 +2,9 @@
 
 import jsonschema
 
-from xltool.canonical import dumps, json_schema, loads
-from xltool.ingest import ingest
-from xltool.spec import get_spec
+from xltool.form.canonical import dumps, json_schema, loads
+from xltool.form.forms import get_spec
+from xltool.ingest.run import ingest
 
 
 def test_same_content_gives_byte_identical_json(samples_run, tmp_path):

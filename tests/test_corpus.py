@@ -291,9 +291,9 @@ def test_peak_memory_of_the_ingest(corpus: Run) -> None:
 
 def test_a_file_name_that_is_not_utf8_does_not_stop_the_run(tmp_path: Path) -> None:
     # Not in the corpus: a name that is not UTF-8 would also be in every other test's run report.
-    from xltool.spec import get_spec
-    from xltool.synth import random_inputs
-    from xltool.write import Agency, WriteOptions, write_workbook
+    from xltool.form.forms import get_spec
+    from xltool.generate.synth import random_inputs
+    from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -3,10 +3,10 @@
 import random
 from pathlib import Path
 
-from xltool.ingest import ingest
-from xltool.spec import get_spec
-from xltool.synth import random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.form.forms import get_spec
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
+from xltool.ingest.run import ingest
 
 
 def _return(folder: Path, form: str, agency: str, year: int, values: dict) -> None:
@@ -31,7 +31,7 @@ def test_carried_over_and_in_force_roll_forward_2021(tmp_path):
         now[f"t3.carried_over.{col}"] = last[f"t3.carried_forward.{col}"]
     for row in ("rules", "normative_docs"):
         now[f"t2_1.{row}.in_force"] = last[f"t2_1.{row}.in_force"] + now[f"t2_1.{row}.issued"] - now[f"t2_1.{row}.repealed"]
-    from xltool.synth import balance
+    from xltool.generate.synth import balance
     balance(layout, now)
     assert all(now[f"t3.carried_over.{c}"] == last[f"t3.carried_forward.{c}"] for c in ("business", "research"))
     _return(tmp_path / "in2024", "govinfo-annual-2021", "甲局", 2024, now)

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xltool.fastcalc import FastCalcUnsupported, FastModel, OutsideExactRange, fast_model_for, parse_formula
-from xltool.recalc import Model
-from xltool.spec import get_spec, load_spec
-from xltool.synth import random_inputs
+from xltool.calc.fastcalc import FastCalcUnsupported, FastModel, OutsideExactRange, fast_model_for, parse_formula
+from xltool.calc.reference import Model
+from xltool.form.forms import get_spec, load_spec
+from xltool.generate.synth import random_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

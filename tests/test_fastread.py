@@ -18,17 +18,18 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xltool import guard
-from xltool.fastread import FastReadUnsupported, parse_xml, read_workbook_fast
-from xltool import read as _read
-from xltool.read import WorkbookData
+from xltool.form.layout import META_SHEET
+from xltool.xlsx import guard
+from xltool.xlsx import read as _read
+from xltool.xlsx.fastread import FastReadUnsupported, parse_xml, read_workbook_fast
+from xltool.xlsx.model import WorkbookData
 
 # openpyxl is the reference; once read.read_workbook takes the fast path it stays available
 # as read.read_workbook_openpyxl.
 read_workbook = getattr(_read, "read_workbook_openpyxl", _read.read_workbook)
-from xltool.spec import get_spec
-from xltool.synth import random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.form.forms import get_spec
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ("govinfo-annual-2019", "govinfo-annual-2021")
@@ -347,7 +348,7 @@ def test_protection_states_names_and_absolute_targets(tmp_path):
     for absolute in (False, True):
         path = package(tmp_path / f"states{absolute}.xlsx", sheets, names=names, absolute_targets=absolute)
         assert_same(path)
-    assert read_workbook_fast(path).meta == {"form_id": "x", "year": "2024"}
+    assert read_workbook_fast(path).key_values(META_SHEET) == {"form_id": "x", "year": "2024"}
 
 
 def test_hyperlinks_and_comments_widen_the_sheet(tmp_path):
@@ -398,7 +399,7 @@ def test_a_dtd_is_refused_even_without_the_guard():
 def test_builtin_date_formats_match_openpyxl():
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 
-    from xltool.fastread import _BUILTIN_DATE_FORMAT_IDS, _DATE_LETTERS
+    from xltool.xlsx.fastread import _BUILTIN_DATE_FORMAT_IDS, _DATE_LETTERS
     assert _BUILTIN_DATE_FORMAT_IDS == {i for i, f in BUILTIN_FORMATS.items() if is_date_format(f) or is_timedelta_format(f)}
     for f in BUILTIN_FORMATS.values():     # the shortcut: a format without these letters is never a date
         if _DATE_LETTERS.isdisjoint(f):

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from xltool.cli import app
-from xltool.layout import META_SHEET
-from xltool.roster import RosterError, read_roster, safe_filename
-from xltool.spec import get_spec
+from xltool.form.forms import get_spec
+from xltool.form.layout import META_SHEET
+from xltool.generate.roster import RosterError, read_roster, safe_filename
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -50,7 +50,7 @@ def test_generated_workbook_is_locked_identified_and_has_cached_totals(tmp_path,
 
 
 def test_cached_totals_are_correct_for_filled_values(tmp_path):
-    from xltool.write import Agency, WriteOptions, write_workbook
+    from xltool.generate.writer import Agency, WriteOptions, write_workbook
     spec = get_spec("govinfo-annual-2021")
     values = {c.id: 2 for c in spec.layout.inputs() if c.table == "t3"}
     write_workbook(spec, tmp_path / "f.xlsx", Agency("x", 2024), WriteOptions(values=values))

@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scripts.make_corpus import ole2_container  # the synthetic OLE2 containers, built one way for both
-from xltool import guard
 from xltool.findings import ERROR, INFO, WARNING, Code
-from xltool.guard import GuardResult, Limits, check_defusedxml_available, inspect_file, skip_reason
+from xltool.ingest.walk import skip_reason
+from xltool.xlsx import guard
+from xltool.xlsx.guard import GuardResult, Limits, check_defusedxml_available, inspect_file
 
 SHEET = "xl/worksheets/sheet1.xml"
 WORKBOOK = "xl/workbook.xml"
@@ -151,7 +152,7 @@ def test_missing_file_is_unreadable(tmp_path: Path) -> None:
 @pytest.mark.parametrize("content, looks_like_en", [
     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "PDF"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(40), "PNG"),
-    ("单位,项目,金额\n教育局,校舍维修,1200\n".encode("utf-8"), "CSV"),
+    ("单位,项目,金额\n教育局,校舍维修,1200\n".encode(), "CSV"),
     ("单位,项目,金额\n教育局,校舍维修,1200\n".encode("gbk"), "CSV"),
     ("\ufeff单位\t项目\n".encode("utf-16-le"), "CSV"),
     (b"<html><body><table><tr><td>1</td></tr></table></body></html>", "HTML"),

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from xltool.cli import app
-from xltool.ingest import process_file
-from xltool.layout import META_SHEET
-from xltool.spec import get_spec
-from xltool.synth import random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.form.forms import get_spec
+from xltool.form.layout import META_SHEET
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
+from xltool.ingest.pipeline import process_file
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -137,8 +137,8 @@ def test_a_large_run_lists_only_the_returns_to_send_back(tmp_path):
 
     from rich.console import Console
 
-    from xltool.ingest import ingest
-    from xltool.terminal import print_run
+    from xltool.ingest.run import ingest
+    from xltool.outputs.terminal import print_run
     report = ingest(ROOT / "samples" / "inbox", tmp_path / "out", jobs=1)
     text = io.StringIO()
     print_run(report, Console(file=text, width=200), max_rows=3)

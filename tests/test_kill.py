@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from xltool.spec import get_spec
-from xltool.synth import random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.form.forms import get_spec
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
 
 def _inbox(folder: Path, n: int) -> None:

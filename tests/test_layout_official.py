@@ -16,8 +16,8 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from xltool.spec import get_spec
-from xltool.write import write_workbook
+from xltool.form.forms import get_spec
+from xltool.generate.writer import write_workbook
 
 VERSIONS = ("2019", "2021")
 FORMAT_MD = Path("/work/shared/domain/FORMAT.md")

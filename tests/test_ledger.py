@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from xltool.ingest import IngestBusy, ingest
-from xltool.ledger import Ledger
-from xltool.spec import get_spec
-from xltool.synth import random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.form.forms import get_spec
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
+from xltool.ingest.ledger import Ledger
+from xltool.ingest.run import IngestBusy, ingest
 
 SPEC = get_spec("govinfo-annual-2021")
 
@@ -68,7 +68,7 @@ def test_a_second_ingest_on_the_same_output_folder_is_refused(inbox, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from xltool.ingest import OutputLock\n"
+        "import sys, time; from pathlib import Path; from xltool.ingest.run import OutputLock\n"
         f"with OutputLock(Path({str(out)!r})):\n    print('held', flush=True); time.sleep(30)")],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -9,11 +9,11 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from xltool.ingest import process_file
-from xltool.recalc import model_for
-from xltool.spec import get_spec
-from xltool.synth import random_inputs
-from xltool.write import Agency, write_workbook
+from xltool.calc.model import model_for
+from xltool.form.forms import get_spec
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, write_workbook
+from xltool.ingest.pipeline import process_file
 
 try:
     import libreoffice as lo

@@ -20,10 +20,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xltool.layout import CHECK_BAD, CHECK_OK, META_SHEET, a1
-from xltool.recalc import evaluate
-from xltool.spec import get_spec
-from xltool.write import Agency, WriteOptions, name_for, write_workbook
+from xltool.calc.model import evaluate
+from xltool.form.forms import get_spec
+from xltool.form.layout import CHECK_BAD, CHECK_OK, META_SHEET, a1
+from xltool.generate.writer import Agency, WriteOptions, name_for, write_workbook
 
 try:
     import libreoffice as lo

@@ -23,17 +23,18 @@ from xml.etree import ElementTree as ET
 import openpyxl
 import pytest
 
-from xltool.aggregate import write_summary, write_values_csv
-from xltool.canonical import loads
-from xltool.feedback import FINDINGS_SHEET, write_feedback
-from xltool.findings import ERROR, WARNING, Finding
-from xltool.ingest import ACCEPTED, REJECTED, SKIPPED, ingest, process_file
-from xltool.layout import META_SHEET
-from xltool.render import render_report_html
-from xltool.report_html import render_run_report
-from xltool.spec import get_spec
-from xltool.synth import random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.findings import ACCEPTED, ERROR, REJECTED, SKIPPED, WARNING, Finding
+from xltool.form.canonical import loads
+from xltool.form.forms import get_spec
+from xltool.form.layout import META_SHEET
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
+from xltool.ingest.pipeline import process_file
+from xltool.ingest.run import ingest
+from xltool.outputs.feedback import FINDINGS_SHEET, write_feedback
+from xltool.outputs.render import render_report_html
+from xltool.outputs.report_html import render_run_report
+from xltool.outputs.summary import write_summary, write_values_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "inbox"

@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from xltool.cli import app
-from xltool.ingest import ingest
-from xltool.spec import TEMPLATES_ENV, get_spec
-from xltool.synth import random_inputs
-from xltool.write import Agency, WriteOptions, write_workbook
+from xltool.form.forms import TEMPLATES_ENV, get_spec
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
+from xltool.ingest.run import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -50,6 +50,6 @@ def test_an_own_form_is_listed_generated_and_ingested(own_forms, tmp_path):
     # 一季度 no longer balances, and so neither does 合计, which adds it up
     assert {(f.code, f.cell) for f in rejected.findings} == {("V-BAL", checks["q1"]), ("V-BAL", checks["total"])}
     assert (tmp_path / "out" / "feedback" / "乙中心.xlsx").is_file()
-    from xltool.canonical import loads
+    from xltool.form.canonical import loads
     doc = loads((tmp_path / "out" / by_path["甲中心.xlsx"].json).read_text(encoding="utf-8"))
     assert doc["values"]["visits.received.total"] == good["visits.received.q1"] + good["visits.received.q2"]

@@ -6,8 +6,8 @@ import pytest
 from conftest import ROOT, published
 
 from scripts.make_samples import published_values
-from xltool.canonical import loads
-from xltool.spec import get_spec
+from xltool.form.canonical import loads
+from xltool.form.forms import get_spec
 
 EXPECTED = {
     "乐山市机关事务管理局_2020.xlsx": ("accepted", set()),

@@ -6,7 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from xltool.cli import app
-from xltool.spec import SpecError, get_spec, load_spec
+from xltool.form.forms import get_spec, load_spec
+from xltool.form.spec import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = (ROOT / "docs" / "example-form.yaml").read_text(encoding="utf-8")
@@ -64,7 +65,7 @@ def test_formula_without_its_rule(tmp_path):
 
 def test_bad_sheet_name_and_yaml_syntax(tmp_path):
     assert "sheet name" in str(_bad(tmp_path, GOOD.replace("name: 接待情况", "name: 接待/情况")))
-    err = _bad(tmp_path, GOOD.replace("rules:", "rules: [")) 
+    err = _bad(tmp_path, GOOD.replace("rules:", "rules: ["))
     assert "not valid YAML" in str(err) and err.line
 
 

@@ -1,3 +1,3 @@
 """xltool: locked Excel templates for official statistical returns, and their ingestion."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -32,7 +31,8 @@ def _console(stderr: bool = False):
 
 
 def _spec_or_exit(form: str):
-    from .spec import SpecError, available_forms, get_spec
+    from xltool.form.forms import available_forms, get_spec
+    from xltool.form.spec import SpecError
     try:
         return get_spec(form)
     except KeyError:
@@ -50,7 +50,7 @@ def forms_cmd() -> None:
 
     Example: xltool forms
     """
-    from .spec import available_forms
+    from xltool.form.forms import available_forms
     for form_id, info in available_forms().items():
         typer.echo(f"{form_id}\t{info.description}")
 
@@ -61,7 +61,8 @@ def check_template_cmd(file: Path = typer.Argument(..., help="a form spec (.yaml
 
     Example: xltool check-template templates/govinfo-annual-2021.yaml
     """
-    from .spec import SpecError, load_spec
+    from xltool.form.forms import load_spec
+    from xltool.form.spec import SpecError
     try:
         spec = load_spec(file)
         layout = spec.layout
@@ -77,12 +78,12 @@ def check_template_cmd(file: Path = typer.Argument(..., help="a form spec (.yaml
 def generate_cmd(
     form: str = typer.Argument(..., help="form id (see `xltool forms`) or a spec file"),
     out: Path = typer.Option(..., "-o", "--out", help="FILE.xlsx, or a folder with --roster"),
-    agency: Optional[str] = typer.Option(None, "--agency", help="填报单位 (locked in the workbook)"),
-    year: Optional[int] = typer.Option(None, "--year", help="报告年度, e.g. 2024"),
-    region: Optional[str] = typer.Option(None, "--region", help="所属地区"),
-    code: Optional[str] = typer.Option(None, "--code", help="单位代码"),
-    roster: Optional[Path] = typer.Option(None, "--roster", help="CSV of agencies: one workbook each (docs/roster.md)"),
-    password: Optional[str] = typer.Option(None, "--password", help="sheet protection password (default: xltool)"),
+    agency: str | None = typer.Option(None, "--agency", help="填报单位 (locked in the workbook)"),
+    year: int | None = typer.Option(None, "--year", help="报告年度, e.g. 2024"),
+    region: str | None = typer.Option(None, "--region", help="所属地区"),
+    code: str | None = typer.Option(None, "--code", help="单位代码"),
+    roster: Path | None = typer.Option(None, "--roster", help="CSV of agencies: one workbook each (docs/roster.md)"),
+    password: str | None = typer.Option(None, "--password", help="sheet protection password (default: xltool)"),
 ) -> None:
     """Generate locked workbooks: one, or one per roster row.
 
@@ -92,8 +93,8 @@ def generate_cmd(
 
       xltool generate govinfo-annual-2021 --roster samples/roster.csv --year 2024 -o out/templates/
     """
-    from .generate import generate_one, generate_roster
-    from .write import DEFAULT_PASSWORD, Agency, WriteOptions
+    from xltool.generate.batch import generate_one, generate_roster
+    from xltool.generate.writer import DEFAULT_PASSWORD, Agency, WriteOptions
 
     spec = _spec_or_exit(form)
     if year is not None and year not in spec.years:
@@ -109,7 +110,7 @@ def generate_cmd(
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .roster import RosterError, read_roster
+    from xltool.generate.roster import RosterError, read_roster
     try:
         rows = read_roster(roster, default_year=year)
     except RosterError as e:
@@ -127,10 +128,10 @@ def ingest_cmd(
     inbox: Path = typer.Argument(..., help="folder of returned workbooks (searched recursively; never written to)"),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="output folder: json/, run.json"),
     as_json: bool = typer.Option(False, "--json", help="print the run report (JSON) instead of the table"),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="worker processes (default: the machine's cores)"),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="worker processes (default: the machine's cores)"),
     full: bool = typer.Option(False, "--full", help="reprocess every file, not only new or changed ones"),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds one file may take before it is rejected"),
-    previous: Optional[Path] = typer.Option(None, "--previous", help="last year's output folder (or JSON folder): "
+    previous: Path | None = typer.Option(None, "--previous", help="last year's output folder (or JSON folder): "
                                             "adds the cross-year warnings, matched by agency"),
 ) -> None:
     """Read, recalculate and validate every returned workbook; write canonical JSON and a run report.
@@ -146,8 +147,8 @@ def ingest_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .ingest import IngestBusy, OutputInsideInbox, ingest
-    from .terminal import print_run
+    from xltool.ingest.run import IngestBusy, OutputInsideInbox, ingest
+    from xltool.outputs.terminal import print_run
 
     if not inbox.is_dir():
         _console(True).print(f"[red]收件目录不存在 / no such folder:[/red] {escape(str(inbox))}")
@@ -166,7 +167,7 @@ def ingest_cmd(
             err.print(f"[red]{escape(str(e))}[/red]")
             raise typer.Exit(2)
     if as_json:
-        from .canonical import dumps
+        from xltool.form.canonical import dumps
         sys.stdout.write(dumps(report.to_dict()))
     else:
         print_run(report, _console())
@@ -184,15 +185,16 @@ def validate_cmd(
 
     Example: xltool validate 测试局.xlsx
     """
-    from .ingest import REJECTED, process_file
-    from .terminal import print_file
+    from xltool.findings import REJECTED
+    from xltool.ingest.pipeline import process_file
+    from xltool.outputs.terminal import print_file
 
     if not file.is_file():
         _console(True).print(f"[red]找不到文件 / no such file:[/red] {escape(str(file))}")
         raise typer.Exit(2)
     result = process_file(file.resolve(), file.resolve().parent)
     if as_json:
-        from .canonical import dumps
+        from xltool.form.canonical import dumps
         sys.stdout.write(dumps(result.document))
     else:
         print_file(result, _console())
@@ -205,22 +207,22 @@ def schema_cmd(form: str = typer.Argument(..., help="form id, e.g. govinfo-annua
 
     Example: xltool schema govinfo-annual-2021 > schema.json
     """
-    from .canonical import dumps, json_schema
+    from xltool.form.canonical import dumps, json_schema
     sys.stdout.write(dumps(json_schema(_spec_or_exit(form))))
 
 
 @app.command("render")
 def render_cmd(
     file: Path = typer.Argument(..., help="one canonical JSON document (out/json/….json)"),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="HTML file to write (default: print it)"),
+    out: Path | None = typer.Option(None, "-o", "--out", help="HTML file to write (default: print it)"),
 ) -> None:
     """Render one return as the published report: tables 二、三、四 in the official layout and the text parts, as HTML.
 
     Example: xltool render out/json/测试局_2024.xlsx.json -o 测试局_2024.html
     """
-    from .canonical import loads
-    from .ingest import write_atomic
-    from .render import render_report_html
+    from xltool.fileio import write_atomic
+    from xltool.form.canonical import loads
+    from xltool.outputs.render import render_report_html
 
     err = _console(True)
     try:

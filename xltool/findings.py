@@ -17,6 +17,10 @@ WARNING = "warning"
 INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 
+# a file's verdict
+ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"
+STATUSES = (ACCEPTED, REJECTED, SKIPPED)
+
 
 class _Args(dict):
     """Format mapping that leaves unknown placeholders visible instead of raising."""
@@ -61,7 +65,7 @@ class Code:
     severity: str
     zh: str
     en: str
-    registry: ClassVar[dict[str, "Code"]] = {}
+    registry: ClassVar[dict[str, Code]] = {}
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -69,7 +73,7 @@ class Code:
         Code.registry[self.code] = self
 
     def at(self, sheet: str | None = None, cell: str | None = None, ids: tuple[str, ...] | list[str] = (),
-           severity: str | None = None, **args: Any) -> "Finding":
+           severity: str | None = None, **args: Any) -> Finding:
         args = {k: _printable_arg(v) for k, v in args.items()}     # file names from the inbox may not be UTF-8
         shown = {"sheet": sheet or "", "cell": cell or "", **args}
         return Finding(code=self.code, severity=severity or self.severity, sheet=sheet, cell=cell,
@@ -97,7 +101,7 @@ class Finding:
                 "ids": list(self.ids), "args": self.args, "message": self.message, "message_en": self.message_en}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Finding":
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
         return cls(code=d["code"], severity=d["severity"], sheet=d.get("sheet"), cell=d.get("cell"),
                    ids=tuple(d.get("ids", ())), args=dict(d.get("args", {})),
                    message=d.get("message", ""), message_en=d.get("message_en", ""))

@@ -1,0 +1,69 @@
+"""Writing outputs safely: the one atomic write every output goes through.
+
+A reader (a colleague opening report.html, the next run, a crash) never sees half a file: the
+bytes go to a temp file beside the target, are flushed to disk (fsync), given the mode a plain
+`open()` would give under the current umask (temp files are created 0600, which would hide
+report.html from colleagues on a shared drive), and renamed over the target. Leftover
+`.tmp-*` files of a killed run are cleared by the next ingest, which holds the output lock.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+TEMP_PREFIX = ".tmp-"
+
+
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    # os.umask can only be read by setting it; read once, before any worker thread exists
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode `open(path, "w")` gives a new file here: 0666 less the umask."""
+    return 0o666 & ~_umask()
+
+
+@contextmanager
+def atomic_path(target: Path, fsync: bool = True) -> Iterator[Path]:
+    """A temp path beside `target`; when the block succeeds, the file written there is flushed,
+    given the umask's mode and renamed to `target`. On failure the temp file is removed."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        if fsync:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_atomic(target: Path, content: str | bytes, fsync: bool = True) -> None:
+    """Write text (UTF-8, \\n line ends) or bytes to `target` atomically."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with atomic_path(target, fsync=fsync) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+
+def clear_temp_files(folder: Path) -> None:
+    """Temp files left by a run that was killed mid-write (call only while holding the folder's lock)."""
+    for tmp in Path(folder).rglob(TEMP_PREFIX + "*"):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,242 @@
+"""Write a protected workbook for one agency from a form's layout, with xlsxwriter.
+
+Only input cells are unlocked; labels, formulas, checks and prefilled metadata are locked.
+Totals are formulas stored with their correct cached results (xlsxwriter would store 0), so
+a reader that trusts cached values sees right numbers. Inputs carry data validation; live
+checks show ✓/✗ with conditional formatting. A very hidden sheet identifies the workbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import xlsxwriter
+
+from xltool import __version__
+from xltool.form.layout import CHECK_BAD, CHECK_OK, META_SHEET, Layout, SheetLayout, ValueCell, a1, quote_sheet
+from xltool.form.spec import FormSpec
+
+DEFAULT_PASSWORD = "xltool"     # documented in the README; coordinators set their own with --password
+FONT = "宋体"                    # on every Chinese Windows and in WPS; LibreOffice substitutes a CJK serif
+INPUT_FILL = "#FFF7D6"
+COMPUTED_FILL = "#E8E8E8"
+
+
+@dataclass
+class Agency:
+    """Who a workbook is for. Prefilled metadata is locked in the workbook."""
+
+    name: str | None = None
+    year: int | None = None
+    region: str | None = None
+    code: str | None = None
+
+    def prefill(self) -> dict[str, Any]:
+        return {"agency": self.name, "year": self.year, "region": self.region, "code": self.code}
+
+
+@dataclass
+class WriteOptions:
+    password: str = DEFAULT_PASSWORD
+    values: dict[str, Any] = field(default_factory=dict)   # typed inputs by spec id (samples, tests)
+    raw: dict[str, Any] = field(default_factory=dict)      # written as-is over an input (bad samples, feedback)
+    # called with (workbook, {sheet name: worksheet}) once the form's sheets are drawn: feedback
+    # workbooks add their highlights, comments and list of findings here
+    annotate: Callable[[Any, dict[str, Any]], None] | None = None
+
+
+def name_for(cell_id: str) -> str:
+    """The defined name of an input cell: in_t3_new_natural_person."""
+    return "in_" + cell_id.replace(".", "_")
+
+
+class Formats:
+    def __init__(self, wb: xlsxwriter.Workbook):
+        base = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
+        box = {**base, "border": 1, "text_wrap": True}
+        self.wb = wb
+        self.title = wb.add_format({**base, "bold": True, "font_size": 16, "align": "center"})
+        self.block = wb.add_format({**box, "bold": True, "align": "center", "bg_color": "#F2F2F2"})
+        self.header = wb.add_format({**box, "bold": True, "align": "center", "bg_color": "#F2F2F2"})
+        self.corner = wb.add_format({**box, "align": "center", "font_size": 10})
+        self.row = wb.add_format({**box, "align": "left"})
+        self.field = wb.add_format({**box, "bold": True, "align": "left"})
+        self.check_label = wb.add_format({**box, "bold": True, "align": "center", "font_size": 10})
+        self.check = wb.add_format({**box, "bold": True, "align": "center"})
+        self.hint = wb.add_format({**base, "font_size": 9, "font_color": "#595959", "text_wrap": True})
+        self.ok = wb.add_format({"font_color": "#006100", "bg_color": "#C6EFCE"})
+        self.bad = wb.add_format({"font_color": "#9C0006", "bg_color": "#FFC7CE"})
+        self.meta = wb.add_format({**base})
+        self._values: dict[tuple, Any] = {}
+
+    def label(self, role: str):
+        return {"title": self.title, "block": self.block, "header": self.header, "corner": self.corner,
+                "row": self.row, "field": self.field, "check": self.check_label, "hint": self.hint}[role]
+
+    def value(self, cell: ValueCell, locked: bool):
+        key = (cell.type.kind, cell.type.unit, cell.computed, locked)
+        if key not in self._values:
+            props: dict[str, Any] = {"font_name": FONT, "font_size": 11, "border": 1, "valign": "vcenter"}
+            if cell.type.kind == "integer":
+                props["num_format"] = "0"
+            elif cell.type.kind == "decimal":
+                # the unit stays visible beside the number without making it text
+                # General, not 0.######: Excel would show a whole amount as "3." with the latter
+                props["num_format"] = f'General" {cell.type.unit}"' if cell.type.unit else "General"
+            else:
+                # "@" keeps what the clerk types as text: an 18-digit 统一社会信用代码 or 00123 must not become a number
+                props.update({"num_format": "@", "text_wrap": True,
+                              "valign": "top" if cell.type.kind == "longtext" else "vcenter"})
+            if cell.computed:
+                props.update({"bg_color": COMPUTED_FILL, "bold": True})
+            elif not locked:
+                props.update({"bg_color": INPUT_FILL, "locked": False})
+            self._values[key] = self.wb.add_format(props)
+        return self._values[key]
+
+
+def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency | None = None,
+                   options: WriteOptions | None = None) -> None:
+    """Write one workbook of `spec` for `agency` to a path or a binary file object."""
+    from xltool.calc.model import model_for
+
+    agency = agency or Agency()
+    options = options or WriteOptions()
+    layout = spec.layout
+    # in_memory: xlsxwriter would otherwise write every part to a temp file first (a third of the time)
+    wb = xlsxwriter.Workbook(target, {"in_memory": True,
+                                      "default_format_properties": {"font_name": FONT, "font_size": 11},
+                                      "strings_to_numbers": False, "strings_to_formulas": False,
+                                      "strings_to_urls": False})
+    wb.set_properties({"title": f"{spec.title}（{spec.version}版）", "subject": spec.id,
+                       "author": agency.name or "", "comments": f"xltool {__version__}"})
+    fmt = Formats(wb)
+    prefill = {k: v for k, v in agency.prefill().items() if v not in (None, "")}
+    values = dict(options.values)
+    for cell in layout.cells.values():
+        if cell.role in prefill:
+            values[cell.id] = prefill[cell.role]
+    model = model_for(layout)
+    computed = model.evaluate(values)
+    checks = {(r.check.sheet, r.check.row, r.check.col): r.ok for r in model.run_checks({**values, **computed})}
+
+    sheets = {}
+    for sl in layout.sheets:
+        ws = sheets[sl.name] = wb.add_worksheet(sl.name)
+        _draw_sheet(ws, sl, fmt, values, computed, checks, prefill, options)
+        protect(ws, options.password)
+    if options.annotate:
+        options.annotate(wb, sheets)
+    for cell in layout.inputs():
+        if cell.role not in prefill:
+            wb.define_name(name_for(cell.id), f"={quote_sheet(cell.sheet)}!{a1(cell.row, cell.col, True)}")
+    _write_meta(wb, spec, layout, agency, options.password)
+    wb.close()
+
+
+def _draw_sheet(ws, sl: SheetLayout, fmt: Formats, values, computed, checks, prefill, options) -> None:
+    for i, width in enumerate(sl.col_widths):
+        ws.set_column(i, i, width)
+    for r, height in sl.row_heights.items():
+        ws.set_row(r, height)
+    for lab in sl.labels:
+        f = fmt.label(lab.role)
+        if lab.merged:
+            ws.merge_range(lab.row, lab.col, *lab.end, lab.text, f)
+        else:
+            ws.write_string(lab.row, lab.col, lab.text, f)
+    for cell in sl.cells:
+        locked = cell.computed or cell.role in prefill
+        f = fmt.value(cell, locked)
+        if cell.last_col is not None:  # merged value cell: draw the merge, then write the value
+            ws.merge_range(cell.row, cell.col, cell.row, cell.last_col, "", f)
+        if cell.computed:
+            ws.write_formula(cell.row, cell.col, cell.formula, f, _cached(computed[cell.id]))
+        elif cell.id in options.raw:
+            _write_value(ws, cell, options.raw[cell.id], f)
+        else:
+            _write_value(ws, cell, values.get(cell.id), f)
+            if not locked:
+                _validate(ws, cell)
+    for ch in sl.checks:
+        ok = checks[(ch.sheet, ch.row, ch.col)]
+        ws.write_formula(ch.row, ch.col, ch.formula, fmt.check, CHECK_OK if ok else CHECK_BAD)
+    if sl.checks:
+        rng = (min(c.row for c in sl.checks), min(c.col for c in sl.checks),
+               max(c.row for c in sl.checks), max(c.col for c in sl.checks))
+        ws.conditional_format(*rng, {"type": "cell", "criteria": "==", "value": f'"{CHECK_OK}"', "format": fmt.ok})
+        ws.conditional_format(*rng, {"type": "cell", "criteria": "==", "value": f'"{CHECK_BAD}"', "format": fmt.bad})
+    if sl.freeze:
+        ws.freeze_panes(*sl.freeze)
+    ws.set_paper(9)  # A4
+    if sl.landscape:
+        ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.center_horizontally()
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    if sl.repeat_rows:
+        ws.repeat_rows(*sl.repeat_rows)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+def protect(ws, password: str) -> None:
+    """What every sheet of a generated workbook allows: selecting cells, resizing rows and columns."""
+    ws.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True,
+                          "format_columns": True, "format_rows": True})
+
+
+def _cached(v: Any) -> Any:
+    return float(v) if isinstance(v, Decimal) else v
+
+
+def _write_value(ws, cell: ValueCell, v: Any, f) -> None:
+    if v is None or v == "":
+        ws.write_blank(cell.row, cell.col, None, f)
+    elif isinstance(v, bool):
+        ws.write_boolean(cell.row, cell.col, v, f)
+    elif isinstance(v, (int, float, Decimal)):
+        ws.write_number(cell.row, cell.col, float(v) if isinstance(v, Decimal) else v, f)
+    else:
+        ws.write_string(cell.row, cell.col, str(v), f)
+
+
+def _validate(ws, cell: ValueCell) -> None:
+    t = cell.type
+    unit = f"（单位：{t.unit}）" if t.unit and t.unit not in t.label else ""
+    if t.kind == "integer":
+        dv: dict[str, Any] = {"validate": "integer"}
+    elif t.kind == "decimal":
+        dv = {"validate": "decimal"}
+    else:
+        return
+    if t.min is not None and t.max is not None:
+        dv.update({"criteria": "between", "minimum": _cached(t.min), "maximum": _cached(t.max)})
+    elif t.min is not None:
+        dv.update({"criteria": ">=", "value": _cached(t.min)})
+    elif t.max is not None:
+        dv.update({"criteria": "<=", "value": _cached(t.max)})
+    else:
+        dv.update({"criteria": "between", "minimum": -999999999, "maximum": 999999999})
+    dv.update({"input_title": "请填写数字"[:32], "input_message": f"{t.label}{unit}，只填数字，不要填单位或文字。"[:255],
+               "error_title": "数字格式不对", "error_type": "stop",
+               "error_message": f"这里应填{t.label}{unit}，例如 {t.example or 0}。请只填数字。"[:255]})
+    ws.data_validation(cell.row, cell.col, cell.row, cell.col, dv)
+
+
+def _write_meta(wb, spec: FormSpec, layout: Layout, agency: Agency, password: str) -> None:
+    ws = wb.add_worksheet(META_SHEET)
+    meta = {"form_id": spec.id, "form": spec.form, "version": spec.version, "fingerprint": layout.fingerprint,
+            "agency": agency.name or "", "year": agency.year if agency.year is not None else "",
+            "region": agency.region or "", "code": agency.code or "", "xltool_version": __version__}
+    for i, (k, v) in enumerate(meta.items()):
+        ws.write_string(i, 0, k)
+        if isinstance(v, int):
+            ws.write_number(i, 1, v)
+        else:
+            ws.write_string(i, 1, str(v))
+    ws.protect(password)
+    ws.very_hidden()

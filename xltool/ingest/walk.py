@@ -1,0 +1,89 @@
+"""The inbox walk: which files under the inbox are candidates, and which are skipped and why.
+
+Symlinks are listed but never followed into folders; the skip policy (lock files, hidden and
+system files, links leading outside the inbox, FIFOs and other non-regular files) lives here.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from xltool.findings import INFO, WARNING, Code, Finding
+from xltool.xlsx.guard import SKIPPED_NOT_REGULAR_FILE, describe_file_type
+
+SKIPPED_LOCK_FILE = Code(
+    "skipped-lock-file", INFO,
+    zh="“{name}”是 Excel/WPS 打开表格时生成的临时锁定文件，不是报送文件，已跳过。如原表格仍在编辑，"
+       "请保存并关闭后再提交原表格。",
+    en="'{name}' is a temporary lock file Excel/WPS creates while a workbook is open, not a "
+       "return; skipped. If the workbook is still open, save and close it and submit the workbook.")
+SKIPPED_HIDDEN_FILE = Code(
+    "skipped-hidden-file", INFO,
+    zh="“{name}”是隐藏文件或系统文件，不是报送文件，已跳过；无需处理。",
+    en="'{name}' is a hidden or system file, not a return; skipped. Nothing to do.")
+SKIPPED_LINK_OUTSIDE_INBOX = Code(
+    "skipped-link-outside-inbox", WARNING,
+    zh="“{name}”是指向收件目录之外（{target}）的链接，出于安全考虑没有读取，已跳过。"
+       "如确需报送，请把表格文件本身（不是快捷方式或链接）放进收件目录。",
+    en="'{name}' is a link to a place outside the inbox ({target}); for safety it was not read "
+       "and was skipped. To submit it, put the workbook itself (not a shortcut or link) in the inbox.")
+
+CANDIDATE_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xlt", ".et", ".ett", ".xltx", ".xltm", ".ods", ".csv"}
+
+
+def candidates(inbox: Path) -> list[Path]:
+    """Every file under the inbox that could be a return, in a stable order. Symlinks are
+    listed (the guard decides about them) but never followed into directories."""
+    found = []
+    for root, dirs, files in os.walk(inbox, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            p = Path(root) / name
+            if p.suffix.lower() in CANDIDATE_SUFFIXES or name.startswith("~$") or not p.suffix:
+                found.append(p)
+        # a linked folder is never walked; list it so that the guard reports it instead of it vanishing
+        found.extend(Path(root) / name for name in dirs if os.path.islink(os.path.join(root, name)))
+    return found
+
+
+def skip_reason(path: Path, inbox_root: Path) -> Finding | None:
+    """Why `path` is not a return at all (lock file, hidden file, unsafe link, ...), or None.
+
+    Links are resolved to a path but never opened: only the resolved name is compared
+    with the inbox, so a link into /etc or another agency's folder is never read.
+    """
+    path, inbox_root = Path(path), Path(inbox_root)
+    name = path.name
+    if name.startswith("~$"):
+        return SKIPPED_LOCK_FILE.at(name=name)
+    if _is_hidden_or_system(path, inbox_root):
+        return SKIPPED_HIDDEN_FILE.at(name=name)
+    real = Path(os.path.realpath(path))
+    root = Path(os.path.realpath(inbox_root))
+    if not real.is_relative_to(root):
+        return SKIPPED_LINK_OUTSIDE_INBOX.at(name=name, target=str(real))
+    try:
+        mode = os.lstat(real).st_mode   # `real` has no links left in it
+    except OSError:
+        return SKIPPED_NOT_REGULAR_FILE.at(name=name, what="链接目标不存在", what_en="dangling link")
+    if not stat.S_ISREG(mode):
+        what, what_en = describe_file_type(mode)
+        return SKIPPED_NOT_REGULAR_FILE.at(name=name, what=what, what_en=what_en)
+    return None
+
+
+_SYSTEM_FILE_NAMES = {"thumbs.db", "desktop.ini"}
+
+
+def _is_hidden_or_system(path: Path, inbox_root: Path) -> bool:
+    """Hidden anywhere below the inbox (.DS_Store, __MACOSX/._x.xlsx, .git/...) or an
+    Explorer metadata file."""
+    if path.name.lower() in _SYSTEM_FILE_NAMES:
+        return True
+    try:
+        parts = path.relative_to(inbox_root).parts
+    except ValueError:
+        parts = (path.name,)
+    return any(part.startswith(".") and part not in (".", "..") for part in parts)

@@ -1,0 +1,109 @@
+"""Run the per-file pipeline in worker processes, each file under a time and a memory limit.
+
+A file that takes too long is abandoned (its worker is killed and replaced) and one that needs
+too much memory fails with MemoryError inside its worker: either way that file gets a finding
+and the run goes on. Workers are forked after the forms are loaded and their formulas compiled,
+so each starts ready.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, wait
+from itertools import islice
+from pathlib import Path
+
+from xltool.findings import ERROR, Code
+
+FILE_TIMEOUT = Code("file-timeout", ERROR,
+                    zh="处理这个文件超过了 {seconds} 秒，已放弃。文件可能异常庞大或已损坏：请在 Excel/WPS 中打开，另存为新的 .xlsx 后再提交。",
+                    en="Processing took longer than {seconds} s and was abandoned. The file may be abnormally large or damaged: "
+                       "open it in Excel/WPS, save it as a new .xlsx and send it again.")
+WORKER_CRASHED = Code("worker-crashed", ERROR,
+                      zh="处理这个文件时程序异常退出（{reason}）。请另存为新的 .xlsx 后再提交；如仍出现请联系管理员。",
+                      en="The worker processing this file stopped unexpectedly ({reason}). Save it as a new .xlsx and send it "
+                         "again; if it happens again, tell the administrator.")
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY_MB = 1024
+
+
+def warm_up() -> None:
+    """Load every form and compile its formulas once, before workers are forked."""
+    from xltool.calc.model import model_for
+    from xltool.form.forms import available_forms, get_spec
+
+    for form_id in available_forms():
+        model_for(get_spec(form_id).layout)
+
+
+def _limit_memory(budget_mb: int) -> None:
+    """Cap this worker's address space at what it uses now plus a budget."""
+    try:
+        with open("/proc/self/status") as fh:
+            vm = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+        limit = vm + budget_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, StopIteration, ValueError):
+        pass  # not Linux: no cap, the guards still bound every file
+
+
+def _initializer(budget_mb: int) -> None:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _limit_memory(budget_mb)
+
+
+def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_result: Callable,
+            timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+    """task(path) -> FileResult for every path, in worker processes; on_result(path, result) in
+    this process as each finishes. `task` must be picklable (a module function or a partial)."""
+    from pebble import ProcessPool
+
+    paths = list(paths)
+    if not paths:
+        return
+    warm_up()
+    ctx = multiprocessing.get_context("fork")
+    window = max(1, jobs) * 8  # tasks in flight: enough to keep workers busy, few enough to keep memory flat
+    pending = iter(paths)
+    with ProcessPool(max_workers=max(1, jobs), initializer=_initializer, initargs=(memory_mb,), context=ctx) as pool:
+        futures = {}
+        for p in islice(pending, window):
+            futures[pool.schedule(task, args=(p,), timeout=timeout)] = p
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in done:
+                path = futures.pop(fut)
+                on_result(path, _result_of(fut, path, inbox, timeout))
+                for p in islice(pending, 1):
+                    futures[pool.schedule(task, args=(p,), timeout=timeout)] = p
+
+
+def _result_of(fut, path: Path, inbox: Path, timeout: float):
+    try:
+        return fut.result()
+    except TimeoutError:
+        return _failed(path, inbox, FILE_TIMEOUT.at(seconds=int(timeout)))
+    except Exception as e:  # the worker died (killed, out of memory at C level, ...)
+        return _failed(path, inbox, WORKER_CRASHED.at(reason=f"{type(e).__name__}: {str(e)[:120]}"))
+
+
+def _failed(path: Path, inbox: Path, finding):
+    """The verdict on a file whose worker gave no answer."""
+    from xltool.findings import REJECTED
+    from xltool.form.canonical import document
+    from xltool.ingest.pipeline import relative_name, sha256_of
+    from xltool.outputs.run_report import FileResult
+
+    st = path.stat()
+    try:
+        digest = sha256_of(path)
+    except OSError:
+        digest = ""
+    r = FileResult(relative_name(path, inbox), st.st_size, st.st_mtime, digest, REJECTED, [finding])
+    r.document = document(spec=None, values=None, findings=r.findings, file_name=Path(r.path).name, sha256=digest,
+                          status=REJECTED)
+    return r

@@ -1,0 +1,362 @@
+"""What the coordinator gets from the accepted returns: summary.xlsx and values.csv.
+
+`write_summary` adds up the accepted agencies' tables per form version and report year (汇总)
+and draws each sum in the official layout (labels and merges from `spec.layout`, the look of
+the generated templates), plus one sheet per form version with a row per agency and a column
+per value. `write_values_csv` writes the same values as a tidy table, one row per value.
+
+Only table values are exported (the numbers of 二、三、四); the narrative parts stay in the
+canonical JSON. Sums are exact: counts stay integers, amounts are added as Decimal.
+Nothing in either file can become a formula: agency text is always written as a string
+(xlsxwriter `write_string`, with `strings_to_formulas` off as a second guard), and in the CSV,
+which a spreadsheet program parses itself, any text starting with = + - @ or a tab/CR gets a
+leading apostrophe (the OWASP CSV-injection rule).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from xltool.fileio import atomic_path
+from xltool.form.forms import get_spec
+from xltool.form.layout import CHECK_BAD, CHECK_OK, SheetLayout, ValueCell
+from xltool.form.spec import FormSpec
+
+CSV_COLUMNS = ("agency", "year", "form", "table", "row", "column", "spec_id", "value")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+AGENCY_COLUMNS = (("填报单位", "agency", 30), ("报告年度", "year", 9), ("所属地区", "region", 12),
+                  ("单位代码", "code", 20), ("文件", "file", 28))
+SHEET_NAME_MAX = 31            # Excel's limit
+WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+
+Number = int | Decimal
+
+
+@dataclass
+class Group:
+    """The accepted returns of one form version for one report year: one summed report."""
+
+    spec: FormSpec
+    year: int | None
+    docs: list[dict[str, Any]]
+
+    @property
+    def agencies(self) -> list[str]:
+        return [d.get("agency") or "（未填单位）" for d in self.docs]
+
+    def sums(self) -> dict[str, Number]:
+        return sum_values(self.spec, self.docs)
+
+
+# --- selecting and adding up -------------------------------------------------------------------
+
+def accepted_docs(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents whose values can be trusted: accepted, of a known form."""
+    return [d for d in docs if d.get("status") == "accepted" and d.get("form") and d.get("values") is not None]
+
+
+def table_cells(spec: FormSpec) -> list[ValueCell]:
+    """The values that are exported: every cell of the form's tables, in layout order."""
+    return [c for c in spec.layout.cells.values() if c.table is not None]
+
+
+def group_docs(docs: Iterable[dict[str, Any]]) -> list[Group]:
+    """Accepted documents by (form version, year), in form and year order."""
+    by_key: dict[tuple[str, int | None], list[dict[str, Any]]] = {}
+    for d in accepted_docs(docs):
+        by_key.setdefault((d["form"]["id"], d.get("year")), []).append(d)
+    keys = sorted(by_key, key=lambda k: (k[0], k[1] if k[1] is not None else -1))
+    return [Group(get_spec(form_id), year, sorted(by_key[(form_id, year)], key=_agency_order))
+            for form_id, year in keys]
+
+
+def _agency_order(doc: dict[str, Any]) -> tuple:
+    return (doc.get("agency") or "", doc.get("source", {}).get("file") or "")
+
+
+def sum_values(spec: FormSpec, docs: list[dict[str, Any]]) -> dict[str, Number]:
+    """Per numeric table cell, the exact sum over the documents."""
+    sums: dict[str, Number] = {}
+    for cell in table_cells(spec):
+        if not cell.type.numeric:
+            continue
+        total: Number = 0
+        for d in docs:
+            total += exact_number(d["values"].get(cell.id))
+        sums[cell.id] = total
+    return sums
+
+
+def exact_number(v: Any) -> Number:
+    """A document value as an exact number (blank counts as 0, as in the template)."""
+    if v is None or isinstance(v, bool):
+        return 0
+    if isinstance(v, (int, Decimal)):
+        return v
+    if isinstance(v, float):  # a document read with plain json: repr is the shortest exact text
+        return Decimal(repr(v))
+    return Decimal(str(v))
+
+
+def value_text(v: Any) -> str:
+    """A value as exact text: 14.495 stays 14.495, integers without a decimal point."""
+    if v is None:
+        return ""
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+# --- values.csv --------------------------------------------------------------------------------
+
+def csv_safe(text: str) -> str:
+    """Text that a spreadsheet program opening the CSV shows as text, never runs as a formula."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def values_rows(docs: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    """One row per table value of every accepted document (typed: numbers stay numbers)."""
+    for group in group_docs(docs):
+        for d in group.docs:
+            for cell in table_cells(group.spec):
+                yield {"agency": d.get("agency") or "", "year": d.get("year"), "form": group.spec.id,
+                       "table": cell.table, "row": cell.row_id, "column": cell.col_id, "spec_id": cell.id,
+                       "value": d["values"].get(cell.id)}
+
+
+def write_values_csv(docs: Iterable[dict[str, Any]], target: Path) -> None:
+    """values.csv: UTF-8 with a BOM (so Excel picks the encoding), one row per value."""
+    with atomic_path(Path(target)) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(CSV_COLUMNS)
+        for row in values_rows(docs):
+            out.writerow([_csv_field(row[k]) for k in CSV_COLUMNS])
+
+
+def _csv_field(v: Any) -> str:
+    if isinstance(v, str):
+        return csv_safe(v)
+    return value_text(v)  # numbers are numbers: -18 stays -18
+
+
+# --- summary.xlsx ------------------------------------------------------------------------------
+
+def write_summary(docs: Iterable[dict[str, Any]], target: Path) -> None:
+    """summary.xlsx: an overview, the summed tables per form version and year in the official
+    layout, and per form version a sheet with one row per agency."""
+    import xlsxwriter
+
+    groups = group_docs(docs)
+    with atomic_path(Path(target)) as tmp:
+        _write_summary_workbook(xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS), groups)
+
+
+def _write_summary_workbook(wb, groups: list[Group]) -> None:
+    from xltool.generate.writer import Formats  # the templates' look: one set of formats for labels and values
+
+    fmt = Formats(wb)
+    extra = _ExtraFormats(wb)
+    names = _SheetNames()
+    _write_overview(wb.add_worksheet(names.take("说明")), groups, extra)
+    for group in groups:
+        sums = group.sums()
+        checks = _check_marks(group.spec, sums)
+        for sl in group.spec.layout.sheets:
+            if sl.is_fields:
+                continue
+            ws = wb.add_worksheet(names.take(_sum_sheet_name(group, sl, groups)))
+            _draw_sum_sheet(ws, group, sl, sums, checks, fmt, extra)
+    streamed = []
+    for spec, version_docs in _by_form(groups):
+        ws = _add_streamed_worksheet(wb, names.take(f"各单位明细（{spec.version}版）"))
+        _write_agency_rows(ws, spec, version_docs, extra)
+        streamed.append(ws)
+    for ws in streamed:
+        ws._opt_close()  # flush its row file: the workbook closes those only in whole-workbook streaming
+    wb.close()
+
+
+def _add_streamed_worksheet(wb, name: str):
+    """A worksheet in xlsxwriter's constant_memory mode: each row goes to disk once the next one
+    starts, so a sheet of thousands of agencies × 200 values stays small (1.6 M cells: ~170 MB
+    held, ~0 streamed). xlsxwriter reads the mode when a sheet is added, so only these sheets
+    stream; the summed tables, whose merges pad rows below them, are drawn in any order as usual.
+    The rows must be written top to bottom, as _write_agency_rows does."""
+    wb.constant_memory = True
+    try:
+        return wb.add_worksheet(name)
+    finally:
+        wb.constant_memory = False
+
+
+class _ExtraFormats:
+    """Formats the templates do not have: captions, list headers, plain cells."""
+
+    def __init__(self, wb):
+        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
+        self.caption = wb.add_format({**base, "bold": True, "font_color": "#1F4E79"})
+        self.title = wb.add_format({**base, "bold": True, "font_size": 14})
+        self.note = wb.add_format({**base, "font_color": "#595959", "text_wrap": True})
+        self.warn = wb.add_format({**base, "font_color": "#9C0006"})
+        self.head = wb.add_format({**base, "bold": True, "border": 1, "bg_color": "#F2F2F2", "text_wrap": True})
+        self.head_small = wb.add_format({**base, "font_size": 9, "border": 1, "bg_color": "#F2F2F2",
+                                         "text_wrap": True, "valign": "top"})
+        self.text = wb.add_format({**base, "border": 1})
+        self.integer = wb.add_format({**base, "border": 1, "num_format": "0"})
+        self.decimal = wb.add_format({**base, "border": 1, "num_format": "0.######"})
+        check = {**base, "border": 1, "bold": True, "align": "center"}
+        self.check_ok = wb.add_format({**check, "font_color": "#006100", "bg_color": "#C6EFCE"})
+        self.check_bad = wb.add_format({**check, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
+
+
+class _SheetNames:
+    """Unique Excel sheet names (case-insensitive, at most 31 characters)."""
+
+    def __init__(self):
+        self.used: set[str] = set()
+
+    def take(self, wanted: str) -> str:
+        name, n = wanted[:SHEET_NAME_MAX], 2
+        while name.casefold() in self.used:
+            suffix = f"（{n}）"
+            name, n = wanted[:SHEET_NAME_MAX - len(suffix)] + suffix, n + 1
+        self.used.add(name.casefold())
+        return name
+
+
+def _sum_sheet_name(group: Group, sl: SheetLayout, groups: list[Group]) -> str:
+    year = f"{group.year}年" if group.year is not None else "未填年度"
+    same_year = sum(g.year == group.year for g in groups) > 1
+    return f"{year}{group.spec.version}版{sl.name}" if same_year else f"{year}{sl.name}"
+
+
+def _check_marks(spec: FormSpec, sums: dict[str, Number]) -> dict[tuple[str, int, int], bool]:
+    """The live checks of the template, evaluated on the sums: ✓/✗ like in the agencies' sheets."""
+    from xltool.calc.model import model_for
+
+    return {(r.check.sheet, r.check.row, r.check.col): r.ok for r in model_for(spec.layout).run_checks(sums)}
+
+
+def _write_overview(ws, groups: list[Group], f: _ExtraFormats) -> None:
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 3, 12)
+    ws.set_column(4, 4, 90)
+    ws.write_string(0, 0, "汇总表 / Summary of accepted returns", f.title)
+    ws.write_string(1, 0, "只计入校验通过的报表；各表为这些单位数值之和（合计行列按模板公式的关系相加）。"
+                          "每个单位的数值见“各单位明细”工作表。", f.note)
+    row = 3
+    for col, title in enumerate(("报表", "版本", "年度", "单位数", "计入的单位")):
+        ws.write_string(row, col, title, f.head)
+    for g in groups:
+        row += 1
+        ws.write_string(row, 0, g.spec.title, f.text)
+        ws.write_string(row, 1, f"{g.spec.version}版", f.text)
+        ws.write_string(row, 2, str(g.year) if g.year is not None else "", f.text)
+        ws.write_number(row, 3, len(g.docs), f.integer)
+        ws.write_string(row, 4, "、".join(g.agencies), f.text)
+    if not groups:
+        ws.write_string(row + 1, 0, "没有校验通过的报表。 / No accepted returns.", f.note)
+    for g in groups:
+        repeated = [a for a, n in Counter(g.agencies).items() if n > 1]
+        if repeated:  # two accepted returns of one agency would be counted twice
+            row += 2
+            ws.write_string(row, 0, f"注意：{g.year} 年度“{'、'.join(repeated)}”有多份通过的报表，均已计入汇总，请核对。",
+                            f.warn)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+
+
+def _draw_sum_sheet(ws, group: Group, sl: SheetLayout, sums: dict[str, Number],
+                    checks: dict[tuple[str, int, int], bool], fmt, f: _ExtraFormats) -> None:
+    """One sheet of the form in its official layout, one row lower to make room for a caption."""
+    top = 1
+    ws.write_string(0, 0, f"{group.year or ''}年度汇总（{len(group.docs)} 个单位，{group.spec.version}版）", f.caption)
+    for i, width in enumerate(sl.col_widths):
+        ws.set_column(i, i, width)
+    for r, height in sl.row_heights.items():
+        ws.set_row(top + r, height)
+    for lab in sl.labels:
+        if lab.merged:
+            ws.merge_range(top + lab.row, lab.col, top + lab.end[0], lab.end[1], lab.text, fmt.label(lab.role))
+        else:
+            ws.write_string(top + lab.row, lab.col, lab.text, fmt.label(lab.role))
+    for cell in sl.cells:
+        value_format = fmt.value(cell, locked=True)
+        if cell.last_col is not None:
+            ws.merge_range(top + cell.row, cell.col, top + cell.row, cell.last_col, "", value_format)
+        _write_number(ws, top + cell.row, cell.col, sums.get(cell.id), value_format)
+    for ch in sl.checks:
+        ok = checks.get((ch.sheet, ch.row, ch.col), False)
+        ws.write_string(top + ch.row, ch.col, CHECK_OK if ok else CHECK_BAD, f.check_ok if ok else f.check_bad)
+    if sl.landscape:
+        ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+
+
+def _write_number(ws, row: int, col: int, v: Any, cell_format) -> None:
+    if v is None:
+        ws.write_blank(row, col, None, cell_format)
+    else:
+        # xlsx stores doubles; the exact Decimal sum converts once, so 14.495 is written as 14.495
+        ws.write_number(row, col, float(v) if isinstance(v, Decimal) else v, cell_format)
+
+
+def _by_form(groups: list[Group]) -> list[tuple[FormSpec, list[dict[str, Any]]]]:
+    out: dict[str, tuple[FormSpec, list[dict[str, Any]]]] = {}
+    for g in groups:
+        out.setdefault(g.spec.id, (g.spec, []))[1].extend(g.docs)
+    return list(out.values())
+
+
+def _write_agency_rows(ws, spec: FormSpec, docs: list[dict[str, Any]], f: _ExtraFormats) -> None:
+    """A row per agency, a column per value; header: the spec id, then the official label path."""
+    cells = table_cells(spec)
+    first = len(AGENCY_COLUMNS)
+    for col, (_, _, width) in enumerate(AGENCY_COLUMNS):
+        ws.set_column(col, col, width)
+    ws.set_column(first, first + len(cells) - 1, 16)
+    ws.set_row(1, 96)
+    # row by row, left to right: the sheet is streamed (see _add_streamed_worksheet)
+    ws.write_row(0, 0, [key for _, key, _ in AGENCY_COLUMNS] + [cell.id for cell in cells], f.head)
+    for col, text in enumerate([title for title, _, _ in AGENCY_COLUMNS] + [label_path(spec, c) for c in cells]):
+        ws.write_string(1, col, text, f.head_small)
+    for r, d in enumerate(docs, start=2):
+        meta = {"agency": d.get("agency"), "year": d.get("year"), "region": d.get("region"),
+                "code": d.get("code"), "file": (d.get("source") or {}).get("file")}
+        for col, (_, key, _) in enumerate(AGENCY_COLUMNS):
+            _write_text_or_number(ws, r, col, meta[key], f)
+        for i, cell in enumerate(cells):
+            v = d["values"].get(cell.id)
+            if cell.type.numeric:
+                _write_number(ws, r, first + i, v, f.decimal if cell.type.kind == "decimal" else f.integer)
+            else:
+                _write_text_or_number(ws, r, first + i, v, f)
+    ws.freeze_panes(2, 1)
+    ws.autofilter(1, 0, 1 + len(docs), first + len(cells) - 1)
+
+
+def _write_text_or_number(ws, row: int, col: int, v: Any, f: _ExtraFormats) -> None:
+    if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
+        _write_number(ws, row, col, v, f.integer)
+    elif v is None:
+        ws.write_blank(row, col, None, f.text)
+    else:
+        ws.write_string(row, col, str(v), f.text)  # agency text: a string, whatever it starts with
+
+
+def label_path(spec: FormSpec, cell: ValueCell) -> str:
+    """Where a value sits, in the official words: sheet > block title > row labels | column."""
+    table = spec.table(cell.table) if cell.table else None
+    rows = [cell.sheet, *([table.title] if table is not None and table.title else []), *cell.label_path]
+    cols = " > ".join(cell.column_path)
+    return " > ".join(rows) + (f" | {cols}" if cols else "")

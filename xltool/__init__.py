@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-__version__ = "0.2.0"
+from xltool.version import __version__
 
 if TYPE_CHECKING:
     from xltool.form.spec import FormSpec

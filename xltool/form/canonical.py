@@ -12,9 +12,9 @@ from typing import Any
 
 import simplejson
 
-from xltool import __version__
 from xltool.findings import Finding, sort_key
 from xltool.form.spec import FormSpec
+from xltool.version import __version__
 
 SCHEMA_VERSION = "xltool/canonical/v1"
 

@@ -16,9 +16,9 @@ from typing import Any, BinaryIO
 
 import xlsxwriter
 
-from xltool import __version__
 from xltool.form.layout import CHECK_BAD, CHECK_OK, META_SHEET, Layout, SheetLayout, ValueCell, a1, quote_sheet
 from xltool.form.spec import FormSpec
+from xltool.version import __version__
 
 DEFAULT_PASSWORD = "xltool"     # documented in the README; coordinators set their own with --password
 FONT = "宋体"                    # on every Chinese Windows and in WPS; LibreOffice substitutes a CJK serif

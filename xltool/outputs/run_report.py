@@ -81,7 +81,7 @@ class RunReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        from xltool import __version__
+        from xltool.version import __version__
         return {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
                 "stats": self.stats(), "files": [r.entry() for r in self.files]}
 

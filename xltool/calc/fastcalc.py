@@ -16,8 +16,8 @@ answering, and the caller uses `recalc.Model`. A formula it cannot parse raises
 `FastCalcUnsupported` when the model is built; so do unexpected input types (text, booleans)
 at evaluation.
 
-API as recalc.Model: `FastModel(layout).evaluate(inputs)`, `.run_checks(values)`, and the
-cached `fast_model_for(layout)`.
+API as reference.Model: `FastModel(layout).evaluate(inputs)`, `.run_checks(values)`; calc.model
+builds one per form version.
 """
 
 from __future__ import annotations
@@ -391,14 +391,3 @@ def _result(x: int | Decimal, kind: str) -> int | Decimal:
             raise OutsideExactRange(f"{x} lies halfway between two integers")
         return int(whole)
     return x.normalize()
-
-
-_models: dict[str, FastModel] = {}
-
-
-def fast_model_for(layout: Layout) -> FastModel:
-    """The FastModel of this layout, built once per form version."""
-    key = f"{layout.form_id}:{layout.fingerprint}"
-    if key not in _models:
-        _models[key] = FastModel(layout)
-    return _models[key]

@@ -23,26 +23,28 @@ def read_pdf(path: Path) -> Published:
     import pdfplumber  # heavy: only when a PDF is imported
 
     out = Published("pdf")
+    full = False       # the last line of the page before ran to the margin: its paragraph goes on
     with pdfplumber.open(str(path)) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
             lines = page.extract_text_lines()
-            _running_text(out, number, lines)
+            full = _running_text(out, number, lines, full)
             for table in page.find_tables():
                 out.grids.append(_grid(table, number, lines, len(out.grids)))
     return out
 
 
-def _running_text(out: Published, page: int, lines: list[dict[str, Any]]) -> None:
+def _running_text(out: Published, page: int, lines: list[dict[str, Any]], full: bool) -> bool:
+    """Append the page's lines; returns whether its last line ran to the right margin."""
     body = [(i, ln) for i, ln in enumerate(lines, start=1) if not _FOOTER.match(ln["text"].strip())]
     if not body:
-        return
+        return full
     left = min(ln["x0"] for _, ln in body)
     right = max(ln["x1"] for _, ln in body)
-    previous = None
     for i, ln in body:
-        opens = ln["x0"] > left + INDENT or previous is None or previous["x1"] < right - SHORT
+        opens = ln["x0"] > left + INDENT or not full
         out.lines.append(Line(ln["text"], {"page": page, "line": i}, new_paragraph=opens))
-        previous = ln
+        full = ln["x1"] >= right - SHORT
+    return full
 
 
 def _grid(table, page: int, lines: list[dict[str, Any]], index: int) -> Grid:

@@ -3,11 +3,13 @@
 `import_file` reads one file (text, HTML, DOCX or PDF), detects the form version from its labels,
 matches its tables onto spec ids, reads the title and the text parts, and checks the printed
 totals. For a published report the printed totals are the data: they are kept as printed, and
-compared with the recalculation from the printed parts (the template's formulas, `recalc`);
-where they differ, or where a printed identity (T3-A) does not hold, the finding is the rule's
-own (`rules.rule_code`), worded as ingest words it. The document adds `provenance`: for every
-value read, where it was printed (`{"page", "line"}` in a PDF, `{"table", "row", "column"}` in
-DOCX and HTML, `{"line"}` in text; 1-based) and the text as printed.
+each is recalculated with the template's formula (`recalc`) over the printed cells it sums, so
+a mismatch is named by the identity that breaks (T3-B, T3-C, T4); a printed check that does not
+hold (T3-A) likewise. The findings are the rules' own (`rules.rule_code`), worded as ingest
+words them. The document adds `provenance`: for every value read, where it was printed
+(`{"page", "line"}` in a PDF, `{"table", "row", "column"}` in DOCX and HTML, `{"line"}` in
+text, `{"paragraph"}` for text parts of HTML and DOCX; all 1-based) and, for table cells and
+the title, the text as printed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from xltool.findings import ERROR, WARNING, Code, Finding, printable
 from xltool.published.grid import Published
 from xltool.published.match import Matched, detect_form, match, place
 from xltool.published.parts import read_parts, read_title
-from xltool.recalc import model_for
+from xltool.layout import Layout, ValueCell
+from xltool.recalc import Model, _exact, model_for
 from xltool.rules import _side_label, _tainted, rule_code
 from xltool.spec import FormSpec
 
@@ -109,24 +112,27 @@ def _result(path: Path, spec: FormSpec | None, values: dict[str, Any], findings:
 
 
 def check_printed(spec: FormSpec, values: dict[str, Any], matched: Matched) -> list[Finding]:
-    """The spec's identities over the printed numbers: each printed total against the
-    recalculation from its printed parts (T3-B, T3-C, T4), and the printed checks (T3-A).
+    """The spec's identities over the printed numbers. Each printed total against its formula
+    (the template's, `recalc`) over the printed cells it sums: T3-B, T3-C, T4; where a total is
+    the crossing of two (表三's （七）总计 | 总计), against both. Then the printed checks (T3-A).
     Cells not read, and totals over them, are left out: their own finding says why."""
     layout = spec.layout
     numeric = {k: (v if isinstance(v, (int, Decimal)) and not isinstance(v, bool) else None) for k, v in values.items()}
-    skip = _tainted(layout, matched.unread)
+    skip = set(_tainted(layout, matched.unread))
     model = model_for(layout)
-    recalc = model.evaluate({c.id: numeric.get(c.id) for c in layout.inputs()})
     out = []
     for cell in layout.computed():
         printed = numeric.get(cell.id)
-        if cell.id in skip or printed is None or printed == recalc[cell.id]:
+        if printed is None or cell.id in skip:
             continue
-        rule = spec.rule(cell.rule)
-        out.append(rule_code(spec, cell.rule).at(
-            sheet=cell.sheet, cell=place(matched.where.get(cell.id)), ids=[cell.id, *cell.depends], label=cell.title,
-            found=printed, expected=recalc[cell.id], rule_title=rule.title, rule_title_en=rule.title_en,
-            fix=FIX, fix_en=FIX_EN))
+        for rule_id, deps, expected in _identities(layout, model.reference, cell, numeric):
+            if skip.intersection(deps) or expected == printed:
+                continue
+            rule = spec.rule(rule_id)
+            out.append(rule_code(spec, rule_id).at(
+                sheet=cell.sheet, cell=place(matched.where.get(cell.id)), ids=[cell.id, *deps], label=cell.title,
+                found=printed, expected=expected, rule_title=rule.title, rule_title_en=rule.title_en,
+                fix=FIX, fix_en=FIX_EN))
     blank_totals = {c.id for c in layout.computed() if numeric.get(c.id) is None}
     for result in model.run_checks(numeric):
         ch = result.check
@@ -140,6 +146,30 @@ def check_printed(spec: FormSpec, values: dict[str, Any], matched: Matched) -> l
             lhs_label=_side_label(layout, ch.lhs_ids), rhs_label=_side_label(layout, ch.rhs_ids),
             rule_title=rule.title, rule_title_en=rule.title_en))
     return out
+
+
+def _identities(layout: Layout, reference: Model, cell: ValueCell, numeric: dict[str, Any]):
+    """(rule, cells summed, value) for each identity a printed total must satisfy: its own
+    formula over the printed cells, and at a crossing the other axis's formula, taken from a
+    neighbour with that rule and fed this cell's row or column (the layout keeps one formula per
+    cell; a published table has both directions printed)."""
+    yield cell.rule, cell.depends, _exact(reference.formulas[cell.id](numeric), cell.type.kind)
+    seen = {cell.rule}
+    for other in layout.table_cells(cell.table or ""):
+        if not other.computed or other.rule in seen or not other.depends:
+            continue
+        deps = [layout.cells[d] for d in other.depends]
+        if other.row_id == cell.row_id and all(d.col_id == other.col_id for d in deps):
+            moved = {d.id: f"{d.table}.{d.row_id}.{cell.col_id}" for d in deps}
+        elif other.col_id == cell.col_id and all(d.row_id == other.row_id for d in deps):
+            moved = {d.id: f"{d.table}.{cell.row_id}.{d.col_id}" for d in deps}
+        else:
+            continue
+        if not all(m in layout.cells for m in moved.values()):
+            continue
+        seen.add(other.rule)
+        fed = {**numeric, **{d: numeric.get(m) for d, m in moved.items()}}
+        yield other.rule, tuple(moved.values()), _exact(reference.formulas[other.id](fed), cell.type.kind)
 
 
 def _blanks(spec: FormSpec, matched: Matched) -> Iterable[Finding]:

@@ -35,7 +35,7 @@ def read_title(spec: FormSpec, pub: Published) -> tuple[dict[str, Any], dict[str
         if not line.text.strip():
             continue
         where = where or line.where
-        head += norm(line.text)
+        head += "".join(line.text.split())      # the agency as printed: only spaces and breaks go
         if "年度报告" in head:
             break
     m = _TITLE.match(head)

@@ -56,9 +56,10 @@ def best(text: str, candidates: Iterable[tuple[str, T]]) -> T | None:
     return None
 
 
-_NUMBERISH = re.compile(r"^[+\-−增减]?[\d,，.]+(万元|元|万|件|个|项|次|份|人)?$")
+_NUMBERISH = re.compile(r"^([+\-−增减]?[\d,，.]+(万元|元|万|件|个|项|次|份|人)?|[-—–/无])$")
 
 
 def numberish(text: str) -> bool:
-    """Whether printed text is meant as a number (possibly with a unit or a sign word)."""
+    """Whether printed text stands in a number's place (a number, maybe with a unit or a sign
+    word, or a dash or 无 for nothing): a value cell, to be read or flagged, never a label."""
     return bool(_NUMBERISH.match(norm(text)))

@@ -392,8 +392,8 @@ class _HeaderMismatch(Exception):
 
 def _expand(nodes: list[Column], levels: list[list[Cell]], level: int, out: list[tuple[Column, Cell]]) -> None:
     """Consume the printed header labels of `level` as the spec nodes, in the order printed; a
-    group's children are read one level down. A group not printed at all (申请人情况 left out)
-    is passed over to its children."""
+    group's children are read one level down. A lone group not printed at all (申请人情况 left
+    out) is passed over to its children."""
     remaining = list(nodes)
     while remaining:
         if level >= len(levels) or not levels[level]:
@@ -401,8 +401,11 @@ def _expand(nodes: list[Column], levels: list[list[Cell]], level: int, out: list
         cell = levels[level][0]
         node = best(cell.text, [(n.label, n) for n in remaining])
         if node is None:
-            group = next((n for n in remaining if n.children and best(cell.text, [(c.label, c) for c in n.children])), None)
-            if group is None:
+            # only a lone group can go unprinted: with siblings (行政复议 | 行政诉讼, whose children
+            # share labels) which group the labels belong to could not be told
+            group = nodes[0] if len(nodes) == 1 and nodes[0].children and \
+                best(cell.text, [(c.label, c) for c in nodes[0].children]) else None
+            if group is None or group not in remaining:
                 raise _HeaderMismatch
             remaining.remove(group)
             _expand(group.children, levels, level, out)

@@ -3,7 +3,9 @@
 A browser copies an HTML table as one line per cell, each starting with a tab, rows separated by
 a blank line; a cell covered by a merge from above comes out as a line holding only the tab. A
 line break inside a label (商业<br>企业) comes out as a line without the tab, directly followed by
-the next cell: it is joined back to its cell. Other lines are running text.
+the next cell: it is joined back to its cell. Copied as tab-separated rows, a table's one-cell
+rows (第二十条第（一）项) have no tab: a line directly above such a row is taken as a one-cell row
+(and kept as running text too). Other lines are running text.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def parse_text(text: str) -> Published:
             gap = True
             continue
         grid = len(out.grids)
-        if line.startswith("\t"):                          # one cell per line
+        if line.startswith("\t") and "\t" not in line[1:]:   # one cell per line
             if gap:
                 flush_row()
             row.append(Cell(line[1:].strip(), {"line": n}, grid, len(row)))
@@ -64,11 +66,22 @@ def parse_text(text: str) -> Published:
             row[-1] = Cell(last.text + "\n" + line.strip(), last.where, last.grid, last.col)
             gap = False
             continue
+        if _is_row_line(lines, n - 1):                     # a one-cell row of a tab-separated table (its title)
+            flush_row()
+            rows.append([Cell(line.strip(), {"line": n}, grid, 0)])
+            out.lines.append(Line(line.strip(), {"line": n}))   # and running text, should it be a heading
+            gap = False
+            continue
         flush_grid()
         out.lines.append(Line(line.strip(), {"line": n}))
         gap = False
     flush_grid()
     return out
+
+
+def _is_row_line(lines: list[str], index: int) -> bool:
+    """Whether the line after `index` is a tab-separated row (cells on one line)."""
+    return index + 1 < len(lines) and "\t" in lines[index + 1].lstrip("\t") and lines[index + 1].strip() != ""
 
 
 def _is_cell_line(lines: list[str], index: int) -> bool:

@@ -166,3 +166,14 @@ def test_imported_documents_serve_as_previous_year(tmp_path):
     assert [f.code for f in findings] == []
     doc = json.loads(results[1].json.read_text(encoding="utf-8"))
     assert doc["status"] == "accepted" and doc["source"]["format"] == "pdf"
+
+
+def test_imported_documents_fit_the_form_schema(tmp_path):
+    import jsonschema
+
+    from xltool.canonical import json_schema, loads
+    for result in import_reports([RAW], tmp_path):
+        doc = json.loads(result.json.read_text(encoding="utf-8"))     # as any JSON reader sees it
+        jsonschema.validate(doc, json_schema(get_spec(doc["form"]["id"])))
+        again = loads(result.json.read_text(encoding="utf-8"))
+        assert again["provenance"] and set(again["provenance"]) <= set(again["values"])

@@ -253,7 +253,7 @@ class _Matcher:
         target = self._row_for(labels)
         where = place((labels or [c for c in cells if not c.covered] or cells)[0].where)
         if target is None:
-            if any(v is not None and numberish(v.text) for v in values or []):
+            if any(not c.covered and numberish(c.text) for c in cells):
                 self.out.findings.append(ROW_UNMATCHED.at(sheet=t.sheet, cell=where, table=t.name,
                                                           found=" ".join(norm(c.text) for c in labels) or "（无标签）"))
             return
@@ -274,8 +274,9 @@ class _Matcher:
         """The row's label cells and its value cells in column order (None: cannot be told)."""
         positions = [c.col for _, c in self.columns]
         header_grids = {c.grid for _, c in self.columns}
-        aligned = grid.positional and len(header_grids) == 1 and \
-            self.grids[header_grids.pop()].ncols == grid.ncols
+        header_grid = self.grids[header_grids.pop()] if len(header_grids) == 1 else None
+        aligned = grid.positional and header_grid is not None and header_grid.positional and \
+            header_grid.ncols == grid.ncols
         if aligned:      # a real table with the header's columns: values sit under their headers
             first = min(positions)
             labels = [c for c in cells if c.col < first and not c.covered and norm(c.text)]

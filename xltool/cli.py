@@ -261,9 +261,11 @@ def import_cmd(
     files: list[Path] = typer.Argument(..., help="published reports (.pdf .docx .html .txt), or folders of them"),
     out: Path = typer.Option(..., "-o", "--out", help="output folder: one <name>.json per report"),
 ) -> None:
-    """Read published annual reports (PDF with a text layer, Word, web page, text copied from a page)
-    into canonical JSON, with where each value was printed. Printed totals are kept as printed and
-    checked against their parts; a cell that cannot be read unambiguously is a finding, never a guess.
+    """Read published reports (PDF, Word, web page, copied text) into canonical JSON.
+
+    PDF with a text layer, .docx, .html or .txt; a folder is searched. Each value keeps where it was
+    printed; printed totals are kept as printed and checked against their parts; a cell that cannot
+    be read unambiguously is a finding, never a guess.
 
     Exit code: 0 every file read completely, 1 some file has errors, 2 usage error.
 

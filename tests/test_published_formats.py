@@ -131,3 +131,20 @@ def test_render_docx_round_trip(tmp_path):
     assert "宋体" in xml and "仿宋" in xml
     bad = runner.invoke(app, ["render", str(tmp_path / f"{seed.name}.json"), "--docx"])
     assert bad.exit_code == 2
+
+
+def test_html_page_as_portals_publish_it(tmp_path):
+    """Title in a div, paragraphs in divs and spans, cells wrapping their text in <p>."""
+    expected = transcription_doc("2024_huaian_shi_renmin_zhengfu")
+    page = render_report_html(expected)
+    body = page[page.index("<article"):page.index("</article>")]
+    body = body.replace("<h1>", '<div class="title"><span>').replace("</h1>", "</span></div>")
+    body = body.replace("<p>", "<div><span>").replace("</p>", "</span></div>")
+    body = body.replace('<td class="num">', '<td class="num"><p>').replace("</td>", "</td>")
+    page = f"<html><body><div class='main'><div class='content'>{body}</article></div></div></body></html>"
+    path = tmp_path / "portal.htm"
+    path.write_text(page, encoding="utf-8")
+    doc = import_file(path).document
+    assert_same_values(doc, expected)
+    assert (doc["agency"], doc["year"]) == (expected["agency"], 2024)
+    assert doc["values"]["text.overview"] == "总体情况第一段。\n总体情况第二段。"

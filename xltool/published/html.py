@@ -1,5 +1,5 @@
 """HTML as published on a portal: every <table> with rowspan/colspan expanded (lxml), the
-paragraphs and headings outside tables as running text.
+paragraphs, headings and innermost divs outside tables as running text.
 
 Provenance is the table (counted from 1 in the page), the row and the column of the expanded
 grid (from 1); a paragraph's is its number among the page's text blocks.
@@ -7,20 +7,36 @@ grid (from 1); a paragraph's is its number among the page's text blocks.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from xltool.published.grid import Cell, Grid, Line, Published
 
-TEXT_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "title"}
+BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "section", "article", "center", "blockquote",
+          "pre", "table", "ul", "ol", "dl", "dd", "dt"}
 
 
 def read_html(path: Path) -> Published:
-    return parse_html(Path(path).read_bytes())
+    return parse_html(_decode(Path(path).read_bytes()))
+
+
+def _decode(data: bytes) -> str | bytes:
+    """UTF-8 when it is (a page saved without <meta charset> would otherwise be read as Latin-1);
+    else the page's own <meta charset> decides, and without one GB18030 (older portals)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if b"charset" in data[:4096].lower():
+        return data
+    return data.decode("gb18030", errors="replace")
 
 
 def parse_html(data: bytes | str) -> Published:
     import lxml.html
 
+    if isinstance(data, str):      # lxml refuses a str that declares its own encoding
+        data = re.sub(r"^\s*<\?xml[^>]*\?>", "", data)
     root = lxml.html.document_fromstring(data)
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
@@ -31,12 +47,20 @@ def parse_html(data: bytes | str) -> Published:
             continue
         if el.tag == "table" and not _inside(el, "table"):
             out.grids.append(_grid(el, len(out.grids)))
-        elif el.tag in TEXT_TAGS and not _inside(el, "table") and el.tag != "title":
+        elif _text_block(el):
             paragraph += 1
             for text in el.text_content().split("\n"):
                 if text.strip():
                     out.lines.append(Line(text.strip(), {"paragraph": paragraph}))
     return out
+
+
+def _text_block(el) -> bool:
+    """A block of running text: a paragraph, heading or a div holding no other block (portals put
+    titles in <div class="title">), not part of a table."""
+    if el.tag not in BLOCKS or el.tag in ("table", "ul", "ol", "dl") or _inside(el, "table"):
+        return False
+    return not any(isinstance(d.tag, str) and d.tag in BLOCKS for d in el.iterdescendants())
 
 
 def _inside(el, tag: str) -> bool:

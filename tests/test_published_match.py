@@ -6,8 +6,14 @@ from conftest import DATA
 
 from xltool.published.grid import Cell, Grid, Published
 from xltool.published.importer import import_file
-from xltool.published.match import (CELL_NOT_NUMBER, HEADER_UNRECOGNISED, MERGED_ROW, MERGED_ROW_ZERO, detect_form,
-                                    match)
+from xltool.published.match import (
+    CELL_NOT_NUMBER,
+    HEADER_UNRECOGNISED,
+    MERGED_ROW,
+    MERGED_ROW_ZERO,
+    detect_form,
+    match,
+)
 from xltool.published.text import parse_text
 from xltool.spec import get_spec
 

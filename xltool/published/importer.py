@@ -15,17 +15,18 @@ the title, the text as printed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from xltool.canonical import document, dumps
 from xltool.findings import ERROR, WARNING, Code, Finding, printable
+from xltool.layout import Layout, ValueCell
 from xltool.published.grid import Published
 from xltool.published.match import Matched, detect_form, match, place
 from xltool.published.parts import read_parts, read_title
-from xltool.layout import Layout, ValueCell
 from xltool.recalc import Model, _exact, model_for
 from xltool.rules import _side_label, _tainted, rule_code
 from xltool.spec import FormSpec
@@ -86,7 +87,7 @@ def import_file(path: Path, name: str | None = None) -> ImportResult:
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         pub = _readers()[path.suffix.lower()](path)
-    except Exception as e:  # a damaged file of any kind: said in a finding, not a traceback
+    except Exception as e:  # noqa: BLE001 - a damaged file of any kind is a finding, not a traceback
         return _result(path, None, {}, [FILE_UNREADABLE.at(reason=f"{type(e).__name__}: {e}")], {}, name, sha, "")
     spec = detect_form(pub)
     if spec is None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from difflib import SequenceMatcher
-from typing import Iterable, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 

@@ -120,17 +120,15 @@ class SpecTable:
 
 
 def spec_tables(spec: FormSpec) -> list[SpecTable]:
-    out = []
-    for sheet, table in spec.tables():
-        groups: list[Row] = []
+    return [SpecTable(sheet.title or sheet.name, table, leaves(table.rows), _groups(table.rows))
+            for sheet, table in spec.tables()]
 
-        def walk(nodes: list[Row]) -> None:
-            for n in nodes:
-                if n.children:
-                    groups.append(n)
-                    walk(n.children)
-        walk(table.rows)
-        out.append(SpecTable(sheet.title or sheet.name, table, leaves(table.rows), groups))
+
+def _groups(nodes: list[Row]) -> list[Row]:
+    out: list[Row] = []
+    for n in nodes:
+        if n.children:
+            out += [n, *_groups(n.children)]
     return out
 
 
@@ -329,7 +327,7 @@ class _Matcher:
 
     def _assign(self, cid: str, cell: Cell | None) -> None:
         vc = self.layout.cells[cid]
-        common = dict(sheet=vc.sheet, ids=[cid], label=vc.title)
+        common = {"sheet": vc.sheet, "ids": [cid], "label": vc.title}
         if cell is None or cell.covered:
             self._unread([cid], CELL_MERGED.at(**common, cell=place(cell.where) if cell else None))
             return

@@ -177,3 +177,19 @@ def test_imported_documents_fit_the_form_schema(tmp_path):
         jsonschema.validate(doc, json_schema(get_spec(doc["form"]["id"])))
         again = loads(result.json.read_text(encoding="utf-8"))
         assert again["provenance"] and set(again["provenance"]) <= set(again["values"])
+
+
+def test_a_pdf_without_ruled_tables_is_read_only_where_unambiguous(monkeypatch):
+    """Read from its words alone (as if no table had ruling lines): every value read is the
+    transcription's, every other cell is named by a finding; nothing is guessed or shifted."""
+    import pdfplumber.page
+    monkeypatch.setattr(pdfplumber.page.Page, "find_tables", lambda self, *a, **k: [])
+    result = import_file(RAW / "huaian-shi-2024.pdf")
+    doc = result.document
+    spec = get_spec("govinfo-annual-2021")
+    expected = transcribed(spec, published("2024_huaian_shi_renmin_zhengfu"))
+    named = {i for f in result.findings if f.severity == "error" for i in f.ids}
+    read = [cid for cid in table_ids(spec) if doc["values"][cid] is not None]
+    assert read and all(doc["values"][cid] == expected[cid] for cid in read)
+    assert all(cid in named for cid in table_ids(spec) if doc["values"][cid] is None)
+    assert doc["provenance"]["t2_1.rules.in_force"]["page"] == 3

@@ -365,6 +365,8 @@ class _Matcher:
     def _header_failed(self) -> None:
         t = self.table
         ids = [c.id for c in self.layout.table_cells(t.table.id)]
+        if all(i in self.out.unread for i in ids):
+            return      # said once per table: a header printed again on each page fails again
         found = " | ".join(" ".join(norm(c.text) for c in cells if norm(c.text)) for cells in self.header)
         where = place(next((c.where for cells in self.header for c in cells), None))
         self._unread(ids, HEADER_UNRECOGNISED.at(sheet=t.sheet, cell=where, ids=ids, table=t.name,

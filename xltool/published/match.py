@@ -370,7 +370,7 @@ class _Matcher:
         found = " | ".join(" ".join(norm(c.text) for c in cells if norm(c.text)) for cells in self.header)
         where = place(next((c.where for cells in self.header for c in cells), None))
         self._unread(ids, HEADER_UNRECOGNISED.at(sheet=t.sheet, cell=where, ids=ids, table=t.name,
-                                                 found=found or "（无表头）", count=len(ids)))
+                                                 found=found or "无表头", count=len(ids)))
 
     # -- what was never found --
     def finish(self) -> Matched:

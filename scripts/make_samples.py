@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 INBOX = ROOT / "samples" / "inbox"
 
 
-def published_values(spec, report: dict) -> dict:
-    """Map a transcribed report (keyed by verbatim labels) onto spec ids; totals are left to formulas."""
+def published_values(spec, report: dict, totals: bool = False) -> dict:
+    """Map a transcribed report (keyed by verbatim labels) onto spec ids; totals are left to formulas
+    (with totals=True, the printed totals are mapped too: what `xltool import` reads)."""
     values = {}
     blocks = {t.id: t.title for _, t in spec.tables()}
-    for cell in spec.layout.inputs():
+    for cell in (spec.layout.cells.values() if totals else spec.layout.inputs()):
         if cell.table is None:
             continue
         if cell.table.startswith("t2"):

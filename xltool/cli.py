@@ -214,11 +214,17 @@ def schema_cmd(form: str = typer.Argument(..., help="form id, e.g. govinfo-annua
 @app.command("render")
 def render_cmd(
     file: Path = typer.Argument(..., help="one canonical JSON document (out/json/….json)"),
-    out: Path | None = typer.Option(None, "-o", "--out", help="HTML file to write (default: print it)"),
+    out: Path | None = typer.Option(None, "-o", "--out", help="HTML file to write (default: print it); the .docx with --docx"),
+    as_docx: bool = typer.Option(False, "--docx", help="write the report as a Word document (needs -o OUT.docx)"),
 ) -> None:
-    """Render one return as the published report: tables 二、三、四 in the official layout and the text parts, as HTML.
+    """Render one return as the published report: tables 二、三、四 in the official layout and the text parts, as HTML
+    (or, with --docx, as a Word document).
 
-    Example: xltool render out/json/测试局_2024.xlsx.json -o 测试局_2024.html
+    Examples:
+
+      xltool render out/json/测试局_2024.xlsx.json -o 测试局_2024.html
+
+      xltool render out/json/测试局_2024.xlsx.json --docx -o 测试局_2024.docx
     """
     from xltool.fileio import write_atomic
     from xltool.form.canonical import loads
@@ -236,12 +242,64 @@ def render_cmd(
     _spec_or_exit(doc["form"].get("id", ""))
     if doc.get("status") != "accepted":
         err.print("[yellow]注意 / note:[/yellow] 该文件未通过校验，数字可能有误 / this return was rejected; its numbers may be wrong")
+    if as_docx:
+        if out is None or out.suffix.lower() != ".docx":
+            err.print("[red]--docx 需要 -o 指定 .docx 文件 / --docx needs -o OUT.docx[/red]")
+            raise typer.Exit(2)
+        from xltool.published.docx_writer import write_report_docx
+        write_report_docx(doc, out)
+        typer.echo(f"✓ {out}")
+        return
     page = render_report_html(doc)
     if out is None:
         sys.stdout.write(page)
     else:
         write_atomic(out, page)
         typer.echo(f"✓ {out}")
+
+
+@app.command("import")
+def import_cmd(
+    files: list[Path] = typer.Argument(..., help="published reports (.pdf .docx .html .txt), or folders of them"),
+    out: Path = typer.Option(..., "-o", "--out", help="output folder: one <name>.json per report"),
+) -> None:
+    """Read published reports (PDF, Word, web page, copied text) into canonical JSON.
+
+    PDF with a text layer, .docx, .html or .txt; a folder is searched. Each value keeps where it was
+    printed; printed totals are kept as printed and checked against their parts; a cell that cannot
+    be read unambiguously is a finding, never a guess.
+
+    Exit code: 0 every file read completely, 1 some file has errors, 2 usage error.
+
+    Examples:
+
+      xltool import 淮安市人民政府2024年报.pdf -o imported/
+
+      xltool import published/ -o imported/ && xltool ingest inbox2025/ --out out2025 --previous imported/
+    """
+    from xltool.findings import sort_key
+
+    from xltool.published.importer import UsageError, import_reports
+
+    err = _console(True)
+    try:
+        results = import_reports(files, out)
+    except UsageError as e:
+        err.print(f"[red]{escape(str(e))}[/red]")
+        raise typer.Exit(2)
+    console = _console()
+    for r in results:
+        d = r.document
+        mark = "[red]✗[/red]" if r.errors else "[green]✓[/green]"
+        form = (d.get("form") or {}).get("version") or "?"
+        console.print(f"{mark} {escape(d['source']['file'])}  {form}版  {escape(str(d.get('agency') or '?'))} "
+                      f"{d.get('year') or '?'}  错误 {r.errors}  警告 {r.warnings}  → {escape(str(r.json))}")
+        for f in sorted(r.findings, key=sort_key):
+            color = {"error": "red", "warning": "yellow"}.get(f.severity, "dim")
+            console.print(f"  [{color}]{f.severity:7}[/{color}] {f.code:30} {escape(f.message)}")
+    if not results:
+        err.print("[yellow]没有可导入的文件 / no importable files[/yellow]")
+    raise typer.Exit(1 if any(r.errors for r in results) else 0)
 
 
 def main() -> None:

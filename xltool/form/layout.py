@@ -189,6 +189,9 @@ class Layout:
     def sheet(self, name: str) -> SheetLayout:
         return next(s for s in self.sheets if s.name == name)
 
+    def table_cells(self, table_id: str) -> list[ValueCell]:
+        return [c for c in self.cells.values() if c.table == table_id]
+
 
 # --- building ---------------------------------------------------------------------------------
 

@@ -34,9 +34,9 @@ def write_missing_csv(collection: dict[str, Any], target: Path) -> None:
 def what_to_do(a: dict[str, Any]) -> str:
     """The next step for one agency, in one sentence."""
     if a["status"] == MISSING:
-        text = "尚未收到报表：请催报，请对方使用下发的模板填写后提交。"
+        text = "尚未收到报表：请催报（请对方用下发的模板填写后提交）。"
         for s in a.get("suggestions") or []:
             text += f"另收到“{s['agency']}”的报表（{s['path']}），名称相近但不一致，请核实是否为本单位。"
         return text
-    feedback = f"，修改方法见反馈表 {a['feedback']}" if a.get("feedback") else ""
-    return f"报表有 {a.get('errors', 0)} 处错误，已退回：请把反馈表发给该单位{feedback}，修改后重新报送。"
+    feedback = f"反馈表 {a['feedback']}（标出了要改的格子）" if a.get("feedback") else "report.html 中列出的问题"
+    return f"报表有 {a.get('errors', 0)} 处错误，已退回：请把{feedback}发给该单位，修改后重新报送。"

@@ -2,11 +2,8 @@
 
 `names` compares agency names as clerks type them; `status` matches each return to its roster
 row and gives every agency its status; `missing_csv` writes the 催报名单 (OUT/missing.csv);
-`attach_collection` is the one call ingest makes.
+`attach.attach_collection` is the one call ingest makes.
 """
 
 from __future__ import annotations
 
-from xltool.collection.status import attach_collection, collection_status
-
-__all__ = ["attach_collection", "collection_status"]

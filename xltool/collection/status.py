@@ -18,7 +18,7 @@ from xltool.collection.names import near_misses, normal_code, normal_name
 from xltool.findings import ACCEPTED, REJECTED, SKIPPED, WARNING, Code, sort_key
 from xltool.generate.roster import RosterRow, read_roster
 from xltool.outputs.run_outputs import feedback_name
-from xltool.outputs.run_report import FileResult, RunReport
+from xltool.outputs.run_report import FileResult
 
 MISSING = "missing"
 AGENCY_STATUSES = (ACCEPTED, REJECTED, MISSING)
@@ -41,20 +41,6 @@ class Roster:
 def load_roster(path: Path, notes: list[tuple[int, str]] | None = None) -> Roster:
     """The roster at `path` (RosterError, with line numbers, when it is malformed)."""
     return Roster(Path(path), read_roster(Path(path), notes=notes))
-
-
-def attach_collection(report: RunReport, roster: Roster | None) -> None:
-    """The one call ingest makes: with a roster, the collection's status goes on the report (and
-    into run.json) and OUT/missing.csv is written; without one, a missing.csv left by an earlier
-    run with a roster is removed (it would list agencies this run did not look for)."""
-    from xltool.collection.missing_csv import MISSING_CSV, write_missing_csv
-
-    out = Path(report.out)
-    if roster is None:
-        (out / MISSING_CSV).unlink(missing_ok=True)
-        return
-    report.roster = collection_status(roster, report.files)
-    write_missing_csv(report.roster, out / MISSING_CSV)
 
 
 def collection_status(roster: Roster, files: list[FileResult]) -> dict[str, Any]:

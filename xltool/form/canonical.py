@@ -123,13 +123,9 @@ def json_schema(spec: FormSpec) -> dict[str, Any]:
 
 
 def _table_heads(spec: FormSpec) -> dict[str | None, tuple[str, ...]]:
-    """Per table id, the headings above its cells' own labels: the sheet's title and the table's
-    block title (二、主动公开政府信息情况 > 第二十条第（一）项), so a schema title is the whole official
-    label path and 规章 | 本年新制作数量 of one block is told from that of another."""
-    heads: dict[str | None, tuple[str, ...]] = {}
-    for sheet, table in spec.tables():
-        heads[table.id] = tuple(h for h in (sheet.title, table.title) if h)
-    return heads
+    """Per table id, the block title above its cells' own labels (第二十条第（一）项), so a schema
+    title is the whole official label path: 规章 | 本年新制作数量 of one block is told from that of another."""
+    return {table.id: (table.title,) for _, table in spec.tables() if table.title}
 
 
 def as_number(v: Any) -> Any:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from xltool.collection.status import Roster, attach_collection
+from xltool.collection.attach import attach_collection
+from xltool.collection.status import Roster
 from xltool.fileio import clear_temp_files, write_atomic
 from xltool.form.canonical import dumps
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year

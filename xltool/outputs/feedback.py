@@ -49,7 +49,10 @@ class _Mark:
     def add(self, finding: Finding) -> None:
         if SEVERITIES.index(finding.severity) < SEVERITIES.index(self.severity):
             self.severity = finding.severity
-        text = f"【{SEVERITY_ZH.get(finding.severity, finding.severity)}：{finding.title}】{finding.message}"
+        sev = SEVERITY_ZH.get(finding.severity, finding.severity)
+        # the title, unless the message already says it (a rule's title is quoted in its message)
+        title = "" if finding.title in finding.message else f"：{finding.title}"
+        text = f"【{sev}{title} {finding.code}】{finding.message}"
         if text not in self.messages:
             self.messages.append(text)
 

@@ -87,10 +87,10 @@ def test_missing_csv_is_the_list_to_chase(collection):
     raw = (out / "missing.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")                       # UTF-8 with BOM: Excel reads it right
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
-    assert [(r["单位名称"], r["状态"]) for r in rows] == [("甲市司法局", "退回待改"), ("甲市审计局", "未报送"),
-                                                        ("某某区教育体育局", "未报送")]
-    assert "feedback/司法.xlsx" in rows[0]["需要做什么"]
-    assert "某某区教育局" in rows[2]["需要做什么"]                # the near miss, to check by hand
+    assert [(r["单位名称"], r["状态"]) for r in rows] == [("甲市审计局", "未报送"), ("某某区教育体育局", "未报送"),
+                                                        ("甲市司法局", "退回待改")]
+    assert "feedback/司法.xlsx" in rows[2]["需要做什么"]
+    assert "某某区教育局" in rows[1]["需要做什么"]                # the near miss, to check by hand
 
 
 def test_report_and_terminal_open_with_the_progress(collection):
@@ -157,3 +157,18 @@ def test_a_missing_roster_says_so(tmp_path):
     res = runner.invoke(app, ["ingest", str(inbox), "--out", str(tmp_path / "o"), "--roster", str(tmp_path / "nosuch.csv")])
     assert res.exit_code == 2
     assert "nosuch.csv:0" not in res.output and "找不到名单文件" in res.output and "no such file" in res.output
+
+
+@pytest.mark.chromium
+def test_the_progress_shows_in_chromium(collection):
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    import browser
+
+    browser.require_chromium()
+    _, out, _ = collection
+    text = browser.visible_text(browser.dump_dom(browser.file_url(out / "report.html")))
+    head = text[:text.index("只看退回")]                       # before the per-file part of the page
+    for shown in ("报送进度", "已报送 4", "4 of 6 agencies returned", "甲市审计局", "某某区教育体育局", "甲市司法局",
+                  "乙县水利局", "missing.csv"):
+        assert shown in head, shown

@@ -23,7 +23,8 @@ def write_missing_csv(collection: dict[str, Any], target: Path) -> None:
     with atomic_path(Path(target)) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(COLUMNS)
-        for a in collection["agencies"]:
+        # the agencies to chase first (nothing received), then those to send back; each in roster order
+        for a in sorted(collection["agencies"], key=lambda a: a["status"] != MISSING):
             if a["status"] == ACCEPTED:
                 continue
             row = (a["agency"], a.get("code") or "", a.get("region") or "", STATUS_ZH[a["status"]], a["status"],

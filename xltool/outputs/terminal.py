@@ -34,10 +34,11 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
         console.print(f"[dim]（文件较多，上表只列出 {len(shown)} 个退回的文件；全部 {len(ordered)} 个单位的结果见 "
                       f"{escape(report.out)}/report.html）[/dim]")
     s = report.stats()
-    unchanged = (f"其中 {s['unchanged']} 个与上次相同，沿用上次结果（未重新校验）。" if s["unchanged"]
-                 else "全部文件都已重新校验。")
     console.print(f"共 {s['files']} 个文件：[green]通过 {s['accepted']}[/green]，[red]退回 {s['rejected']}[/red]，"
-                  f"跳过 {s['skipped']}；错误 {s['errors']} 处，警告 {s['warnings']} 处。{unchanged}")
+                  f"跳过 {s['skipped']}；错误 {s['errors']} 处，警告 {s['warnings']} 处。")
+    if s["unchanged"]:
+        console.print(f"其中 {s['unchanged']} 个与上次相同，沿用上次结果（未重新校验）；"
+                      f"新的或改过的 {s['files'] - s['unchanged']} 个已校验。")
     if report.roster is not None:
         print_collection(report.roster, report.out, console)
     console.print(f"报告：{escape(report.out)}/report.html　退回文件的批注版：{escape(report.out)}/feedback/　"

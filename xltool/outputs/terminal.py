@@ -48,17 +48,17 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
 def print_collection(roster: dict, out: str, console: Console, max_names: int = 12) -> None:
     """The collection in a few lines: N of M returned, accepted, to fix, missing, and who is missing."""
     c = roster["counts"]
-    console.print(f"[bold]报送进度[/bold]：名单 {c['agencies']} 个单位，已报送 {c['returned']} 个 —— "
-                  f"[green]已通过 {c['accepted']}[/green]，[red]退回待改 {c['rejected']}[/red]，"
+    console.print(f"[bold]报送进度[/bold]：名单 {c['agencies']} 个单位，已报送 {c['returned']} 个")
+    console.print(f"  [green]已通过 {c['accepted']}[/green] · [red]退回待改 {c['rejected']}[/red] · "
                   f"[yellow]未报送 {c['missing']}[/yellow]"
-                  + (f"；名单外的报表 {c['not_on_roster']} 份" if c.get("not_on_roster") else "") + "。")
+                  + (f" · 名单外的报表 {c['not_on_roster']} 份" if c.get("not_on_roster") else ""))
     missing = [a["agency"] for a in roster["agencies"] if a["status"] == "missing"]
     if missing:
         shown = "、".join(escape(m) for m in missing[:max_names])
         more = f" 等 {len(missing)} 个" if len(missing) > max_names else ""
-        console.print(f"[yellow]未报送[/yellow]：{shown}{more}")
+        console.print(f"  [yellow]未报送[/yellow]：{shown}{more}")
     if c["missing"] or c["rejected"]:
-        console.print(f"催报名单（未报送与退回待改）：{escape(out)}/missing.csv")
+        console.print(f"  催报名单：{escape(out)}/missing.csv")
 
 
 def problems_text(r: FileResult, limit: int) -> str:

@@ -172,3 +172,16 @@ def test_the_progress_shows_in_chromium(collection):
     for shown in ("报送进度", "已报送 4", "4 of 6 agencies returned", "甲市审计局", "某某区教育体育局", "甲市司法局",
                   "乙县水利局", "missing.csv"):
         assert shown in head, shown
+
+
+def test_a_run_without_the_roster_removes_an_old_missing_csv(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    roster = tmp_path / "r.csv"
+    roster.write_text("单位名称\n甲局\n", encoding="utf-8")
+    out = tmp_path / "out"
+    runner.invoke(app, ["ingest", str(inbox), "--out", str(out), "--roster", str(roster)])
+    assert "甲局" in (out / "missing.csv").read_text(encoding="utf-8-sig")
+    runner.invoke(app, ["ingest", str(inbox), "--out", str(out)])
+    assert not (out / "missing.csv").exists()
+    assert "roster" not in json.loads((out / "run.json").read_text(encoding="utf-8"))

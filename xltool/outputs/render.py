@@ -46,6 +46,7 @@ body { margin: 0; background: #f4f4f4; }
 .draft .govinfo-report { background-image: url("data:image/svg+xml;utf8,%3Csvg xmlns='http://www.w3.org/2000/svg' \
 width='420' height='260'%3E%3Ctext x='20' y='160' transform='rotate(-24 210 130)' font-size='44' \
 font-family='sans-serif' fill='%23b42318' fill-opacity='0.13'%3E未通过校验 草稿%3C/text%3E%3C/svg%3E"); }
+.draft .govinfo-report { -webkit-print-color-adjust: exact; print-color-adjust: exact; }   /* the watermark prints too */
 @media print { .draft-banner { border: 3px solid #b42318; background: #fff; color: #b42318; } }
 """
 DRAFT_BANNER = ("草稿：本报表未通过校验，数字可能有误，不得发布。 / DRAFT: this return was not validated "
@@ -83,7 +84,7 @@ def render_report_html(doc: dict[str, Any], draft: bool = False) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{'【草稿 DRAFT】' if draft else ''}{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n"
             f"</head>\n{body_tag}\n{banner}"
-            f'<article class="govinfo-report">\n<h1>{html.escape(title)}</h1>\n{body}\n</article>\n'
+            f'<article class="govinfo-report">\n<h1>{"【草稿】" if draft else ""}{html.escape(title)}</h1>\n{body}\n</article>\n'
             f"</body>\n</html>\n")
 
 

@@ -121,6 +121,10 @@ def test_names_compare_after_width_spaces_and_brackets():
     assert normal_name("某某区 【教育】局") == normal_name("某某区（教育）局")
     assert normal_name("某某区教育局") != normal_name("某某区教育体育局")
     assert near_misses("某某区教育局", ["某某区教育体育局", "某某区司法局"]) == ["某某区教育体育局"]
+    import time
+    start = time.perf_counter()
+    near_misses("局" * 30000, ["某某区教育体育局"] * 500)     # hostile length: bounded, still quick
+    assert time.perf_counter() - start < 2
 
 
 def test_the_demo_roster_matches_the_sample_inbox(tmp_path):

@@ -20,6 +20,7 @@ import unicodedata
 
 NEAR_MISS_RATIO = 0.75     # 某某区教育局 vs 某某区教育体育局: 0.857; 某某区教育局 vs 某某区司法局: 0.667
 MAX_SUGGESTIONS = 3
+MAX_NAME = 200             # a name typed in a return can be any length; difflib is quadratic in it
 _OPEN = str.maketrans({"[": "(", "【": "(", "〔": "(", "［": "(", "｛": "(", "{": "(", "〖": "(",
                        "]": ")", "】": ")", "〕": ")", "］": ")", "｝": ")", "}": ")", "〗": ")"})
 _SPACE = re.compile(r"\s+")
@@ -42,12 +43,12 @@ def normal_code(code: str | None) -> str:
 
 def near_misses(name: str, candidates: list[str]) -> list[str]:
     """Roster names close to `name` but not the same, best first (at most MAX_SUGGESTIONS)."""
-    key = normal_name(name)
+    key = normal_name(name)[:MAX_NAME]
     if not key:
         return []
     scored = []
     for candidate in candidates:
-        other = normal_name(candidate)
+        other = normal_name(candidate)[:MAX_NAME]
         if other == key:
             continue
         ratio = difflib.SequenceMatcher(None, key, other, autojunk=False).ratio()

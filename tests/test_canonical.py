@@ -34,6 +34,6 @@ def test_schema_titles_are_official_label_paths():
     assert props["t3.withheld_state_secret.natural_person"]["title"] == \
         "三、本年度办理结果 > （三）不予公开 > 1.属于国家秘密 | 自然人"
     assert props["t4.cases.direct_total"]["title"] == "行政诉讼 > 未经复议直接起诉 > 总计"
-    assert props["t2_8.admin_fees.fee_amount"]["title"] == "行政事业性收费 | 本年收费金额（单位：万元）"
+    assert props["t2_8.admin_fees.fee_amount"]["title"] == "第二十条第（八）项 > 行政事业性收费 | 本年收费金额（单位：万元）"
     assert props["t3.results_total.total"]["x-rule"] == "T3-B"
     assert len(props) == 207

@@ -67,8 +67,8 @@ def test_roster_batch_writes_one_workbook_per_row(tmp_path):
                               "--year", "2024", "-o", str(out)])
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in out.iterdir())
-    assert "pingtan.xlsx" in names and "乐山市机关事务管理局_2024.xlsx" in names and len(names) == 5
-    wb = openpyxl.load_workbook(out / "淮安市人民政府办公室_2024.xlsx")
+    assert "pingtan.xlsx" in names and "乐山市机关事务管理局_2024.xlsx" in names and len(names) == 8
+    wb = openpyxl.load_workbook(out / "淮安市人民政府_2024.xlsx")
     meta = {r[0].value: r[1].value for r in wb[META_SHEET].iter_rows()}
     assert meta["code"] == "11320800014160998K" and meta["region"] == "江苏省淮安市" and meta["year"] == 2024
 

@@ -639,7 +639,8 @@ def test_ingest_feedback_marks_the_exact_cells_and_keeps_what_was_typed(own_run)
     assert {"C8", "C19"} <= _conditional_fill_cells(t2)
     assert health["三、依申请公开"]["D5"].value == "１２"
     listed = [row[2] for row in health[FINDINGS_SHEET].iter_rows(min_row=5, values_only=True)]
-    assert sorted(listed) == sorted(f.code for f in results[HEALTH].findings)
+    # each listed with its title first, the stable code after it
+    assert sorted(listed) == sorted(f"{f.title}\n({f.code})" for f in results[HEALTH].findings)
     pingtan = openpyxl.load_workbook(out / "feedback" / PINGTAN)["三、依申请公开"]
     assert "T3-A" in pingtan["D28"].comment.text and "T3-A" in pingtan["J28"].comment.text
     assert pingtan["D5"].value == 20                                        # the typed numbers are kept

@@ -7,8 +7,33 @@ import sys
 from pathlib import Path
 
 import typer
+import typer.core
+
+
+def _no_type_on_help(option):
+    if option is not None:
+        option.metavar = ""   # typer (with click 8.2+) shows `<bool>` after --help otherwise
+    return option
+
+
+class _Command(typer.core.TyperCommand):
+    def get_help_option(self, ctx):
+        return _no_type_on_help(super().get_help_option(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    def get_help_option(self, ctx):
+        return _no_type_on_help(super().get_help_option(ctx))
+
+
+def flag(name: str, help: str, short: str | None = None):
+    """An on/off option shown as just its name in --help (no `<bool>` after it)."""
+    names = (name, short) if short else (name,)
+    return typer.Option(False, *names, help=help, metavar="")
+
 
 app = typer.Typer(
+    cls=_Group,
     name="xltool",
     help="政府信息公开年报等统计报表：生成锁定模板、收集、校验、转换为标准 JSON。\n\n"
          "Locked Excel templates for official statistical returns: generate, ingest, validate, convert.\n\n"
@@ -17,6 +42,20 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
+command = lambda name: app.command(name, cls=_Command)  # noqa: E731
+
+
+def _version(value: bool) -> None:
+    if value:
+        from xltool.version import __version__
+        typer.echo(f"xltool {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", help="print the version and exit", metavar="",
+                                       is_eager=True, callback=_version)) -> None:
+    """政府信息公开年报等统计报表：生成锁定模板、收集、校验、转换为标准 JSON。"""
 
 
 def escape(text: str) -> str:
@@ -28,6 +67,45 @@ def escape(text: str) -> str:
 def _console(stderr: bool = False):
     from rich.console import Console
     return Console(stderr=stderr, highlight=False)
+
+
+def _fail(message: str, code: int = 2):
+    """Print a message (zh / en, already escaped where it quotes a path) to stderr and exit. Soft wrap:
+    the terminal wraps long lines, so a path is never broken by an inserted newline (it can be copied)."""
+    _console(True).print(message, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _os_error_text(e: OSError) -> str:
+    import errno
+    reasons = {errno.EACCES: ("没有写入权限", "permission denied"), errno.EPERM: ("没有写入权限", "permission denied"),
+               errno.EROFS: ("是只读的文件系统", "read-only file system"),
+               errno.ENOTDIR: ("路径中有一段是文件而不是文件夹", "a part of the path is a file, not a folder"),
+               errno.EISDIR: ("这是一个文件夹", "it is a folder"), errno.ENOSPC: ("磁盘已满", "disk full"),
+               errno.EEXIST: ("路径中有一段是文件而不是文件夹", "a part of the path is a file, not a folder")}
+    zh, en = reasons.get(e.errno, (e.strerror or str(e), e.strerror or str(e)))
+    where = escape(str(e.filename)) if e.filename else ""
+    return f"{zh} / {en}" + (f": {where}" if where else "")
+
+
+def _cannot_write(target: Path, e: OSError) -> None:
+    _fail(f"[red]无法写入输出 / cannot write the output[/red] {escape(str(target))}：{_os_error_text(e)}。"
+          f"请换一个可写的位置，或检查文件夹权限 / choose a writable place or check the folder's permissions.")
+
+
+def _output_folder_problem(folder: Path) -> str | None:
+    """Why `folder` cannot take output files (zh / en), or None; checked before anything is written."""
+    import os
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        return f"“{probe}”是文件，不是文件夹 / '{probe}' is a file, not a folder"
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        return f"没有写入“{probe}”的权限（或为只读）/ no permission to write in '{probe}' (or it is read-only)"
+    return None
 
 
 def _spec_or_exit(form: str):
@@ -44,7 +122,7 @@ def _spec_or_exit(form: str):
         raise typer.Exit(2)
 
 
-@app.command("forms")
+@command("forms")
 def forms_cmd() -> None:
     """List the forms xltool knows.
 
@@ -55,7 +133,7 @@ def forms_cmd() -> None:
         typer.echo(f"{form_id}\t{info.description}")
 
 
-@app.command("check-template")
+@command("check-template")
 def check_template_cmd(file: Path = typer.Argument(..., help="a form spec (.yaml)")) -> None:
     """Check a form spec file: keys, ids, formulas, layout. Prints where the problem is.
 
@@ -74,7 +152,7 @@ def check_template_cmd(file: Path = typer.Argument(..., help="a form spec (.yaml
                f"{len(spec.rules)} rules, fingerprint {layout.fingerprint}")
 
 
-@app.command("generate")
+@command("generate")
 def generate_cmd(
     form: str = typer.Argument(..., help="form id (see `xltool forms`) or a spec file"),
     out: Path = typer.Option(..., "-o", "--out", help="FILE.xlsx, or a folder with --roster"),
@@ -84,8 +162,10 @@ def generate_cmd(
     code: str | None = typer.Option(None, "--code", help="单位代码"),
     roster: Path | None = typer.Option(None, "--roster", help="CSV of agencies: one workbook each (docs/roster.md)"),
     password: str | None = typer.Option(None, "--password", help="sheet protection password (default: xltool)"),
+    force: bool = flag("--force", "overwrite workbooks that already exist (a filled return among them is lost)"),
 ) -> None:
-    """Generate locked workbooks: one, or one per roster row.
+    """Generate locked workbooks: one, or one per roster row. Existing files are never
+    overwritten without --force.
 
     Examples:
 
@@ -102,10 +182,16 @@ def generate_cmd(
                              f"{spec.years.first}–{spec.years.last or ''}, not {year}")
     options = WriteOptions(password=password or DEFAULT_PASSWORD)
     if roster is None:
-        if out.suffix.lower() != ".xlsx":
-            _console(True).print("[red]-o 应为 .xlsx 文件名 / -o must name an .xlsx file[/red] (or use --roster with a folder)")
-            raise typer.Exit(2)
-        path = generate_one(spec, out, Agency(agency, year, region, code), options)
+        if out.suffix.lower() != ".xlsx" or out.is_dir():
+            _fail("[red]-o 应为 .xlsx 文件名 / -o must name an .xlsx file[/red] (or use --roster with a folder)")
+        _refuse_overwrite([out], force)
+        problem = _output_folder_problem(out.parent)
+        if problem:
+            _fail(f"[red]无法写入 / cannot write[/red] {escape(str(out))}：{escape(problem)}")
+        try:
+            path = generate_one(spec, out, Agency(agency, year, region, code), options)
+        except OSError as e:
+            _cannot_write(out, e)
         typer.echo(f"✓ {path}")
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -114,34 +200,56 @@ def generate_cmd(
     try:
         rows = read_roster(roster, default_year=year)
     except RosterError as e:
-        _console(True).print(f"[red]{escape(str(e))}[/red]")
-        raise typer.Exit(2)
-    with Progress(TextColumn("生成 / generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=_console(True), transient=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("gen", total=len(rows))
-        generate_roster(spec, rows, out, options, on_done=lambda r, p: bar.advance(task))
+        _fail(f"[red]{escape(str(e))}[/red]")
+    problem = _output_folder_problem(out)
+    if problem:
+        _fail(f"[red]无法写入输出文件夹 / cannot write the output folder[/red] {escape(str(out))}：{escape(problem)}")
+    _refuse_overwrite([out / row.file for row in rows], force)
+    try:
+        with Progress(TextColumn("生成 / generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=_console(True), transient=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("gen", total=len(rows))
+            generate_roster(spec, rows, out, options, on_done=lambda r, p: bar.advance(task))
+    except OSError as e:
+        _cannot_write(out, e)
     typer.echo(f"✓ {len(rows)} workbooks in {out}")
 
 
-@app.command("ingest")
+def _refuse_overwrite(targets: list[Path], force: bool, shown: int = 10) -> None:
+    """Stop before writing when any target exists (it may be a filled return), unless --force."""
+    existing = [t for t in targets if t.exists()]
+    if not existing or force:
+        return
+    names = "\n".join(f"  {escape(str(t))}" for t in existing[:shown])
+    more = f"\n  …另有 {len(existing) - shown} 个 / and {len(existing) - shown} more" if len(existing) > shown else ""
+    _fail(f"[red]以下 {len(existing)} 个文件已存在，未生成任何文件 / {len(existing)} file(s) already exist, nothing was "
+          f"written:[/red]\n{names}{more}\n已填写的报表会被覆盖而丢失：请换一个输出位置，或确认后加 --force 覆盖 / "
+          f"a filled return would be lost: choose another place, or add --force to overwrite them.")
+
+
+@command("ingest")
 def ingest_cmd(
     inbox: Path = typer.Argument(..., help="folder of returned workbooks (searched recursively; never written to)"),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="output folder: json/, run.json"),
-    as_json: bool = typer.Option(False, "--json", help="print the run report (JSON) instead of the table"),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="worker processes (default: the machine's cores)"),
-    full: bool = typer.Option(False, "--full", help="reprocess every file, not only new or changed ones"),
-    timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds one file may take before it is rejected"),
+    as_json: bool = flag("--json", "print the run report (JSON) instead of the table"),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="worker processes, 1 or more (default: the machine's cores)"),
+    full: bool = flag("--full", "reprocess every file, not only new or changed ones"),
+    timeout: float = typer.Option(60.0, "--timeout", help="seconds one file may take before it is rejected (1 or more)"),
     previous: Path | None = typer.Option(None, "--previous", help="last year's output folder (or JSON folder): "
                                             "adds the cross-year warnings, matched by agency"),
+    roster: Path | None = typer.Option(None, "--roster", help="CSV of the agencies asked to report (docs/roster.md): "
+                                          "each gets its status; OUT/missing.csv lists who is still missing"),
 ) -> None:
     """Read, recalculate and validate every returned workbook; write canonical JSON and a run report.
 
     Files already seen with the same content (the ledger in --out) are reported, not processed
-    again. Exit code: 0 every file accepted, 1 some file rejected, 2 usage error or busy.
+    again. With --roster, every agency on it is 已通过 accepted, 退回待改 rejected or 未报送
+    missing (run.json, report.html, OUT/missing.csv). Exit code: 0 every file accepted, 1 some
+    file rejected, 2 usage error or busy.
 
     Examples:
 
-      xltool ingest samples/inbox --out out
+      xltool ingest samples/inbox --out out --roster samples/roster.csv
 
       xltool ingest inbox2024/ --out out2024 --previous out2023
     """
@@ -150,9 +258,16 @@ def ingest_cmd(
     from xltool.ingest.run import IngestBusy, OutputInsideInbox, ingest
     from xltool.outputs.terminal import print_run
 
+    if not inbox.exists():
+        _fail(f"[red]收件目录不存在 / no such folder:[/red] {escape(str(inbox))}")
     if not inbox.is_dir():
-        _console(True).print(f"[red]收件目录不存在 / no such folder:[/red] {escape(str(inbox))}")
-        raise typer.Exit(2)
+        _fail(f"[red]收件目录应为文件夹，这是一个文件 / the inbox must be a folder; this is a file:[/red] {escape(str(inbox))}"
+              f"\n检查单个文件请用 / to check one file use: xltool validate {escape(str(inbox))}")
+    if jobs is not None and jobs < 1:
+        _fail(f"[red]--jobs 应为 1 或更大的整数（现为 {jobs}）/ --jobs must be 1 or more (got {jobs})[/red]")
+    if not timeout >= 1:
+        _fail(f"[red]--timeout 应至少为 1 秒（现为 {timeout}）/ --timeout must be at least 1 second (got {timeout})[/red]")
+    loaded = _roster_or_exit(roster) if roster is not None else None
     err = _console(True)
     with Progress(TextColumn("校验 / checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -161,7 +276,7 @@ def ingest_cmd(
             err.print(f"[red]找不到上年的结果目录 / no such folder:[/red] {escape(str(previous))}")
             raise typer.Exit(2)
         try:
-            report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout, previous=previous,
+            report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout, previous=previous, roster=loaded,
                             on_start=lambda n: bar.update(task, total=n), on_file=lambda r: bar.advance(task))
         except (OutputInsideInbox, IngestBusy) as e:
             err.print(f"[red]{escape(str(e))}[/red]")
@@ -174,10 +289,26 @@ def ingest_cmd(
     raise typer.Exit(report.exit_code)
 
 
-@app.command("validate")
+def _roster_or_exit(path: Path):
+    """The roster for a collection, or exit 2 with every problem and its line number. Columns the
+    roster does not use are named on stderr (they are not an error)."""
+    from xltool.collection.status import load_roster
+    from xltool.generate.roster import RosterError
+
+    notes: list[tuple[int, str]] = []
+    try:
+        loaded = load_roster(path, notes=notes)
+    except RosterError as e:
+        _fail(f"[red]{escape(str(e))}[/red]")
+    for line, note in notes:
+        _console(True).print(f"[yellow]注意 / note:[/yellow] {escape(f'{path}:{line}: {note}')}")
+    return loaded
+
+
+@command("validate")
 def validate_cmd(
     file: Path = typer.Argument(..., help="one filled workbook (.xlsx)"),
-    as_json: bool = typer.Option(False, "--json", help="print the canonical JSON document"),
+    as_json: bool = flag("--json", "print the canonical JSON document"),
 ) -> None:
     """Check one workbook before sending it: the same checks as ingest. Writes nothing.
 
@@ -189,9 +320,11 @@ def validate_cmd(
     from xltool.ingest.pipeline import process_file
     from xltool.outputs.terminal import print_file
 
+    if file.is_dir():
+        _fail(f"[red]这是一个文件夹，validate 检查单个文件 / this is a folder; validate checks one file:[/red] "
+              f"{escape(str(file))}\n检查整个文件夹请用 / for a whole folder use: xltool ingest {escape(str(file))} --out out")
     if not file.is_file():
-        _console(True).print(f"[red]找不到文件 / no such file:[/red] {escape(str(file))}")
-        raise typer.Exit(2)
+        _fail(f"[red]找不到文件 / no such file:[/red] {escape(str(file))}")
     result = process_file(file.resolve(), file.resolve().parent)
     if as_json:
         from xltool.form.canonical import dumps
@@ -201,7 +334,7 @@ def validate_cmd(
     raise typer.Exit(1 if result.status == REJECTED else 0)
 
 
-@app.command("schema")
+@command("schema")
 def schema_cmd(form: str = typer.Argument(..., help="form id, e.g. govinfo-annual-2021")) -> None:
     """Print the JSON Schema of a form's canonical JSON documents.
 
@@ -211,14 +344,18 @@ def schema_cmd(form: str = typer.Argument(..., help="form id, e.g. govinfo-annua
     sys.stdout.write(dumps(json_schema(_spec_or_exit(form))))
 
 
-@app.command("render")
+@command("render")
 def render_cmd(
     file: Path = typer.Argument(..., help="one canonical JSON document (out/json/….json)"),
     out: Path | None = typer.Option(None, "-o", "--out", help="HTML file to write (default: print it); the .docx with --docx"),
-    as_docx: bool = typer.Option(False, "--docx", help="write the report as a Word document (needs -o OUT.docx)"),
+    as_docx: bool = flag("--docx", "write the report as a Word document (needs -o OUT.docx)"),
+    draft: bool = flag("--draft", "render a rejected return anyway, marked on every page as a draft not to publish"),
 ) -> None:
     """Render one return as the published report: tables 二、三、四 in the official layout and the text parts, as HTML
     (or, with --docx, as a Word document).
+
+    Only an accepted return is rendered: a rejected one is refused (exit 1) unless --draft, which
+    marks the page with a banner and a watermark as not validated.
 
     Examples:
 
@@ -230,32 +367,38 @@ def render_cmd(
     from xltool.form.canonical import loads
     from xltool.outputs.render import render_report_html
 
-    err = _console(True)
     try:
         doc = loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        err.print(f"[red]无法读取 / cannot read[/red] {escape(str(file))}: {e}")
-        raise typer.Exit(2)
+        what = _os_error_text(e) if isinstance(e, OSError) else str(e)
+        _fail(f"[red]无法读取 / cannot read[/red] {escape(str(file))}: {what}")
     if not isinstance(doc, dict) or not isinstance(doc.get("form"), dict) or doc.get("values") is None:
-        err.print(f"[red]不是可渲染的报表 JSON / not a canonical document of a recognised form:[/red] {escape(str(file))}")
-        raise typer.Exit(2)
+        _fail(f"[red]不是可渲染的报表 JSON / not a canonical document of a recognised form:[/red] {escape(str(file))}")
     _spec_or_exit(doc["form"].get("id", ""))
-    if doc.get("status") != "accepted":
-        err.print("[yellow]注意 / note:[/yellow] 该文件未通过校验，数字可能有误 / this return was rejected; its numbers may be wrong")
+    if doc.get("status") != "accepted" and not draft:
+        _fail("[red]该报表未通过校验，不能生成发布用的页面 / this return was rejected: it is not rendered for "
+              "publication.[/red]\n请先让填报单位修改并重新报送；如只需查看，可加 --draft 生成标有“草稿”的页面 / "
+              "have the agency fix and return it; to look at it anyway, add --draft (the page is marked as a draft).", 1)
+    if out is not None:
+        problem = out.is_dir() and "这是一个文件夹 / it is a folder" or _output_folder_problem(out.parent)
+        if problem:
+            _fail(f"[red]无法写入 / cannot write[/red] {escape(str(out))}：{escape(problem)}")
     if as_docx:
         if out is None or out.suffix.lower() != ".docx":
-            err.print("[red]--docx 需要 -o 指定 .docx 文件 / --docx needs -o OUT.docx[/red]")
-            raise typer.Exit(2)
-        from xltool.published.docx_writer import write_report_docx
+            _fail("[red]--docx 需要 -o 指定 .docx 文件 / --docx needs -o OUT.docx[/red]")
+        from xltool.published.docx_writer import write_report_docx  # here: python-docx is slow to import
         write_report_docx(doc, out)
         typer.echo(f"✓ {out}")
         return
-    page = render_report_html(doc)
+    page = render_report_html(doc, draft=doc.get("status") != "accepted")
     if out is None:
         sys.stdout.write(page)
-    else:
+        return
+    try:
         write_atomic(out, page)
-        typer.echo(f"✓ {out}")
+    except OSError as e:
+        _cannot_write(out, e)
+    typer.echo(f"✓ {out}" + ("（草稿 / draft）" if doc.get("status") != "accepted" else ""))
 
 
 @app.command("import")
@@ -278,7 +421,6 @@ def import_cmd(
       xltool import published/ -o imported/ && xltool ingest inbox2025/ --out out2025 --previous imported/
     """
     from xltool.findings import sort_key
-
     from xltool.published.importer import UsageError, import_reports
 
     err = _console(True)

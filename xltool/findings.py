@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from xltool.finding_titles import title_of
+
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
@@ -65,12 +67,18 @@ class Code:
     severity: str
     zh: str
     en: str
+    rule_title: tuple[str, str] | None = None   # a spec rule's own (zh, en) title, for rule codes
     registry: ClassVar[dict[str, Code]] = {}
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"bad severity {self.severity!r} for {self.code}")
         Code.registry[self.code] = self
+
+    @property
+    def title(self) -> tuple[str, str] | None:
+        """The short (zh, en) heading shown instead of the bare code (xltool/finding_titles.py)."""
+        return title_of(self.code) or self.rule_title
 
     def at(self, sheet: str | None = None, cell: str | None = None, ids: tuple[str, ...] | list[str] = (),
            severity: str | None = None, **args: Any) -> Finding:
@@ -106,10 +114,34 @@ class Finding:
                    ids=tuple(d.get("ids", ())), args=dict(d.get("args", {})),
                    message=d.get("message", ""), message_en=d.get("message_en", ""))
 
+    @property
+    def title(self) -> str:
+        """The short Chinese heading of this kind of finding (the code when none is known)."""
+        return finding_title(self.code, self.args)[0]
+
+    @property
+    def title_en(self) -> str:
+        return finding_title(self.code, self.args)[1]
+
     def where(self) -> str:
         if self.sheet and self.cell:
             return f"{self.sheet}!{self.cell}"
         return self.sheet or self.cell or ""
+
+
+def finding_title(code: str, args: dict[str, Any] | None = None) -> tuple[str, str]:
+    """(zh, en) heading of a finding: from the titles table, else the spec rule's title its
+    arguments carry (rule codes such as T3-A), else the code itself."""
+    found = title_of(code)
+    if found:
+        return found
+    args = args or {}
+    if args.get("rule_title"):
+        return str(args["rule_title"]), str(args.get("rule_title_en") or args["rule_title"])
+    registered = Code.registry.get(code)
+    if registered is not None and registered.rule_title:
+        return registered.rule_title
+    return code, code
 
 
 def sort_key(f: Finding) -> tuple:

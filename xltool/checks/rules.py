@@ -107,7 +107,7 @@ def rule_code(spec: FormSpec, rule_id: str) -> Code:
     key = (rule.id, rule.kind, rule.severity)
     if key not in _rule_codes:
         zh, en = _RULE_TEMPLATES[rule.kind]
-        _rule_codes[key] = Code(rule.id, rule.severity, zh=zh, en=en)
+        _rule_codes[key] = Code(rule.id, rule.severity, zh=zh, en=en, rule_title=(rule.title, rule.title_en or rule.title))
     return _rule_codes[key]
 
 

@@ -68,9 +68,10 @@ def _default(o: Any) -> Any:
 def json_schema(spec: FormSpec) -> dict[str, Any]:
     """The JSON Schema (2020-12) of this form's canonical documents."""
     props: dict[str, Any] = {}
+    heads = _table_heads(spec)
     for cell in spec.layout.cells.values():
         t = cell.type
-        p: dict[str, Any] = {"title": cell.title, "description": f"{cell.sheet}!{cell.a1}"
+        p: dict[str, Any] = {"title": " > ".join([*heads.get(cell.table, ()), cell.title]), "description": f"{cell.sheet}!{cell.a1}"
                              + (f"；{t.label}" if t.label else "") + (f"（单位：{t.unit}）" if t.unit else "")
                              + ("；由公式计算" if cell.computed else "")}
         if t.kind == "integer":
@@ -119,6 +120,12 @@ def json_schema(spec: FormSpec) -> dict[str, Any]:
                        "properties": {"file": {"type": "string"}, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}},
         },
     }
+
+
+def _table_heads(spec: FormSpec) -> dict[str | None, tuple[str, ...]]:
+    """Per table id, the block title above its cells' own labels (第二十条第（一）项), so a schema
+    title is the whole official label path: 规章 | 本年新制作数量 of one block is told from that of another."""
+    return {table.id: (table.title,) for _, table in spec.tables() if table.title}
 
 
 def as_number(v: Any) -> Any:

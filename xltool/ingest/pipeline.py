@@ -100,6 +100,8 @@ def _check(path: Path, result: FileResult):
     ident = identify(data)
     result.findings.extend(ident.findings)
     result.agency = ident.meta.get("agency") or None
+    result.issued_agency = result.agency
+    result.code = ident.meta.get("code") or None
     year = ident.meta.get("year", "")
     result.year = int(year) if year.isdigit() else None
     if ident.spec is None:
@@ -116,6 +118,7 @@ def _document(result: FileResult, path: Path, spec, values) -> None:
     doc = document(spec=spec, values=values, findings=result.findings, file_name=Path(result.path).name,
                    sha256=result.sha256, status=result.status)
     result.agency = doc["agency"] or result.agency
+    result.code = doc["code"] or result.code
     result.year = doc["year"] if doc["year"] is not None else result.year
     result.document = doc
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from xltool.collection.attach import attach_collection
+from xltool.collection.status import Roster
 from xltool.fileio import clear_temp_files, write_atomic
 from xltool.form.canonical import dumps
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
@@ -62,7 +64,7 @@ class OutputLock:
 
 
 def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, timeout: float | None = None,
-           previous: Path | None = None, on_file: Callable[[FileResult], None] | None = None,
+           previous: Path | None = None, roster: Roster | None = None, on_file: Callable[[FileResult], None] | None = None,
            on_start: Callable[[int], None] | None = None) -> RunReport:
     """Process every new or changed candidate file of the inbox; write json/ and run.json under `out`.
 
@@ -70,7 +72,8 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
     again (`full=True` reprocesses everything). Each file's JSON is written atomically and then
     recorded in the ledger; run.json is written last, atomically. With `previous` (last year's
     output folder or JSON folder), each report is also checked against its agency's report of
-    the year before.
+    the year before. With `roster` (xltool.collection.load_roster), every agency on it gets its
+    status (run.json's `roster`, OUT/missing.csv).
     """
     inbox, out = Path(inbox).resolve(), Path(out).resolve()
     if out == inbox or inbox in out.parents:
@@ -118,6 +121,7 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
             if previous is not None:
                 annotate_previous_year(ordered, out, previous)
             report = RunReport(str(inbox), str(out), ordered)
+            attach_collection(report, roster)
             write_atomic(out / "run.json", dumps(report.to_dict()))
             write_outputs(report)
             return report

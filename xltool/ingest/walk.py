@@ -30,6 +30,20 @@ SKIPPED_LINK_OUTSIDE_INBOX = Code(
     en="'{name}' is a link to a place outside the inbox ({target}); for safety it was not read "
        "and was skipped. To submit it, put the workbook itself (not a shortcut or link) in the inbox.")
 
+SKIPPED_WRONG_DOCUMENT_TYPE = Code(
+    "skipped-wrong-document-type", WARNING,
+    zh="“{name}”已跳过：收到的是 {kind}，请提交 Excel 表格（.xlsx）。",
+    en="'{name}' skipped: this is a {kind_en} file; please send the Excel workbook (.xlsx).")
+
+# Documents agencies send instead of the workbook: listed as skipped with the reason, never silently dropped.
+WRONG_DOCUMENT_TYPES = {
+    ".pdf": ("PDF", "PDF"), ".doc": ("Word", "Word"), ".docx": ("Word", "Word"), ".wps": ("WPS 文字", "WPS Writer"),
+    ".odt": ("文本文档", "text document"), ".rtf": ("文本文档", "text document"), ".txt": ("文本", "text"),
+    ".jpg": ("图片", "image"), ".jpeg": ("图片", "image"), ".png": ("图片", "image"), ".gif": ("图片", "image"),
+    ".bmp": ("图片", "image"), ".tif": ("图片", "image"), ".tiff": ("图片", "image"), ".heic": ("图片", "image"),
+    ".webp": ("图片", "image"), ".ofd": ("OFD 版式文档", "OFD"),
+}
+
 CANDIDATE_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xlt", ".et", ".ett", ".xltx", ".xltm", ".ods", ".csv"}
 
 
@@ -41,7 +55,8 @@ def candidates(inbox: Path) -> list[Path]:
         dirs.sort()
         for name in sorted(files):
             p = Path(root) / name
-            if p.suffix.lower() in CANDIDATE_SUFFIXES or name.startswith("~$") or not p.suffix:
+            suffix = p.suffix.lower()
+            if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not p.suffix:
                 found.append(p)
         # a linked folder is never walked; list it so that the guard reports it instead of it vanishing
         found.extend(Path(root) / name for name in dirs if os.path.islink(os.path.join(root, name)))
@@ -71,6 +86,9 @@ def skip_reason(path: Path, inbox_root: Path) -> Finding | None:
     if not stat.S_ISREG(mode):
         what, what_en = describe_file_type(mode)
         return SKIPPED_NOT_REGULAR_FILE.at(name=name, what=what, what_en=what_en)
+    if path.suffix.lower() in WRONG_DOCUMENT_TYPES:
+        kind, kind_en = WRONG_DOCUMENT_TYPES[path.suffix.lower()]
+        return SKIPPED_WRONG_DOCUMENT_TYPE.at(name=name, kind=kind, kind_en=kind_en)
     return None
 
 

@@ -31,8 +31,8 @@ COMMENT_AUTHOR = "xltool 校验"
 ERROR_FILL = "FFC7CE"       # Excel's own light red for "bad"
 WARNING_FILL = "FFEB9C"     # Excel's own light yellow for "neutral"
 SEVERITY_ZH = {ERROR: "错误", WARNING: "警告", "info": "提示"}
-LIST_COLUMNS = (("序号", 6), ("严重程度", 10), ("代码", 18), ("工作表", 16), ("单元格", 9),
-                ("问题及修改方法", 70), ("English", 60))
+LIST_COLUMNS = (("序号", 5), ("严重程度", 8), ("问题", 20), ("工作表", 14), ("单元格", 8),
+                ("问题及修改方法", 60), ("English", 45))
 
 # Characters XML 1.0 cannot carry; openpyxl refuses them in cell values, and a comment with
 # one would make the file unreadable.
@@ -49,7 +49,10 @@ class _Mark:
     def add(self, finding: Finding) -> None:
         if SEVERITIES.index(finding.severity) < SEVERITIES.index(self.severity):
             self.severity = finding.severity
-        text = f"【{SEVERITY_ZH.get(finding.severity, finding.severity)} {finding.code}】{finding.message}"
+        sev = SEVERITY_ZH.get(finding.severity, finding.severity)
+        # the title, unless the message already says it (a rule's title is quoted in its message)
+        title = "" if finding.title in finding.message else f"：{finding.title}"
+        text = f"【{sev}{title} {finding.code}】{finding.message}"
         if text not in self.messages:
             self.messages.append(text)
 
@@ -108,8 +111,46 @@ def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: s
         else:
             values[cell.id] = got.value
     marks = _marks(findings)
-    generate_one(spec, target, agency, WriteOptions(values=values, raw=raw,
-                                                    annotate=lambda wb, sheets: _annotate(wb, sheets, marks, findings)))
+    returned_hash = _returned_protection(data, spec)
+
+    def annotate(wb, sheets: dict) -> None:
+        _annotate(wb, sheets, marks, findings)
+        if returned_hash:
+            for ws in wb.worksheets():
+                if ws.protect_options:
+                    _keep_protection_hash(ws, returned_hash)
+    generate_one(spec, target, agency, WriteOptions(values=values, raw=raw, annotate=annotate))
+
+
+def _returned_protection(data: WorkbookData, spec) -> dict[str, str]:
+    """The password hash the returned workbook's form sheets are protected with (the template's,
+    set by `generate --password`), or {} when they carry none."""
+    for sheet in spec.sheets:
+        got = data.sheets.get(sheet.name)
+        if got is not None and got.protection_hash:
+            return dict(got.protection_hash)
+    return {}
+
+
+def _keep_protection_hash(ws, hashed: dict[str, str]) -> None:
+    """Protect `ws` (an xlsxwriter sheet, already protected) with the returned file's password
+    hash instead of the default password's: the feedback workbook unlocks with the same password
+    as the template the agency was sent, and nobody needs to know it here. xlsxwriter only
+    writes a `password` hash it computed itself, so its sheetProtection tag is rewritten."""
+    write_tag = ws._xml_empty_tag
+
+    def tag(name, attributes=None):
+        if name == "sheetProtection":
+            attributes = list(hashed.items()) + [a for a in (attributes or []) if a[0] != "password"]
+        write_tag(name, attributes)
+
+    def write_sheet_protection() -> None:
+        ws._xml_empty_tag = tag
+        try:
+            type(ws)._write_sheet_protection(ws)
+        finally:
+            ws._xml_empty_tag = write_tag
+    ws._write_sheet_protection = write_sheet_protection
 
 
 def _annotate(wb, sheets: dict, marks: dict, findings: list[Finding]) -> None:
@@ -154,13 +195,18 @@ def _findings_sheet_xlsxwriter(wb, findings: list[Finding]) -> None:
         ws.write_string(header_row, col, name, head)
         ws.set_column(col, col, width)
     for i, f in enumerate(findings, start=1):
-        cells = (str(i), SEVERITY_ZH.get(f.severity, f.severity), f.code, f.sheet or "", f.cell or "",
-                 f.message, f.message_en)
+        cells = _list_row(i, f)
         for col, text in enumerate(cells):
             ws.write_string(header_row + i, col, _safe_text(text), sev.get(f.severity, body) if col == 1 else body)
     if not findings:
         ws.write_string(header_row + 1, 0, "没有发现问题。 / No findings.")
     ws.freeze_panes(header_row + 1, 0)
+    # printed, the list is one page wide (landscape, wrapped text), the header on every page
+    ws.set_landscape()
+    ws.set_paper(9)   # A4
+    ws.fit_to_pages(1, 0)
+    ws.print_area(0, 0, header_row + max(len(findings), 1), len(LIST_COLUMNS) - 1)
+    ws.repeat_rows(header_row)
     protect(ws, DEFAULT_PASSWORD)
     ws.activate()   # the file opens on the list
 
@@ -273,8 +319,27 @@ def _add_findings_sheet(wb, findings: list[Finding]) -> None:
     if not findings:
         _put(ws, header_row + 1, 1, "没有发现问题。 / No findings.")
     ws.freeze_panes = ws.cell(header_row + 1, 1)
+    _print_one_page_wide(ws, header_row, len(findings))
     _protect_like_the_form(wb, ws)
     _open_on(wb, ws)
+
+
+def _list_row(i: int, f: Finding) -> tuple[str, ...]:
+    """One row of the 问题清单: the title a clerk reads, the stable code after it in brackets."""
+    return (str(i), SEVERITY_ZH.get(f.severity, f.severity), f"{f.title}\n({f.code})", f.sheet or "", f.cell or "",
+            f.message, f.message_en)
+
+
+def _print_one_page_wide(ws, header_row: int, n_findings: int) -> None:
+    from openpyxl.utils import get_column_letter
+
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_area = f"A1:{get_column_letter(len(LIST_COLUMNS))}{header_row + max(n_findings, 1)}"
+    ws.print_title_rows = f"{header_row}:{header_row}"
 
 
 def _put(ws, row: int, col: int, text: str, font=None):

@@ -41,7 +41,16 @@ body { margin: 0; background: #f4f4f4; }
 .govinfo-report td.label { text-align: left; }
 .govinfo-report td.num { text-align: center; white-space: nowrap; }
 @media print { body { background: #fff; } .govinfo-report { margin: 0; padding: 0; max-width: none; } }
+.draft-banner { max-width: 1100px; margin: 24px auto 0; padding: 14px 20px; background: #b42318; color: #fff;
+  font: bold 18px/1.5 "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; text-align: center; }
+.draft .govinfo-report { background-image: url("data:image/svg+xml;utf8,%3Csvg xmlns='http://www.w3.org/2000/svg' \
+width='420' height='260'%3E%3Ctext x='20' y='160' transform='rotate(-24 210 130)' font-size='44' \
+font-family='sans-serif' fill='%23b42318' fill-opacity='0.13'%3E未通过校验 草稿%3C/text%3E%3C/svg%3E"); }
+.draft .govinfo-report { -webkit-print-color-adjust: exact; print-color-adjust: exact; }   /* the watermark prints too */
+@media print { .draft-banner { border: 3px solid #b42318; background: #fff; color: #b42318; } }
 """
+DRAFT_BANNER = ("草稿：本报表未通过校验，数字可能有误，不得发布。 / DRAFT: this return was not validated "
+                "(it was rejected); its numbers may be wrong. Do not publish.")
 
 
 @dataclass
@@ -61,17 +70,21 @@ class Section:
         return (digits[0] if digits[0] != 10 else 1) * 10 + (digits[-1] if digits[-1] != 10 else 0)
 
 
-def render_report_html(doc: dict[str, Any]) -> str:
-    """The published report of one canonical document, as a self-contained HTML page."""
+def render_report_html(doc: dict[str, Any], draft: bool = False) -> str:
+    """The published report of one canonical document, as a self-contained HTML page. A `draft`
+    (a rejected return shown anyway) carries a banner and a watermark on every screen and print."""
     spec = get_spec(doc["form"]["id"])
     values = doc.get("values") or {}
     title = report_title(spec, doc)
     sections = sorted(text_sections(spec, values) + table_sections(spec, values), key=lambda s: s.number)
     body = "\n".join(f"<section>\n<h2>{html.escape(s.heading)}</h2>\n{s.body}\n</section>" for s in sections)
+    body_tag = '<body class="draft">' if draft else "<body>"
+    banner = f'<div class="draft-banner" role="alert">{html.escape(DRAFT_BANNER)}</div>\n' if draft else ""
     return (f'<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
-            f'<article class="govinfo-report">\n<h1>{html.escape(title)}</h1>\n{body}\n</article>\n'
+            f"<title>{'【草稿 DRAFT】' if draft else ''}{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n"
+            f"</head>\n{body_tag}\n{banner}"
+            f'<article class="govinfo-report">\n<h1>{"【草稿】" if draft else ""}{html.escape(title)}</h1>\n{body}\n</article>\n'
             f"</body>\n</html>\n")
 
 

@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from xltool.findings import finding_title
+
 ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"
 STATUS_MARK = {ACCEPTED: ("✓ 通过", "accepted"), REJECTED: ("✗ 退回", "rejected"), SKIPPED: ("– 跳过", "skipped")}
 STATUS_ORDER = {REJECTED: 0, ACCEPTED: 1, SKIPPED: 2}
@@ -88,6 +90,19 @@ table { border-collapse: collapse; width: 100%; }
 details { margin-top: 6px; font-size: 12px; color: var(--grey); }
 .none { color: var(--green); margin-top: 8px; }
 footer { color: var(--grey); font-size: 12px; margin-top: 24px; }
+.progress { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 16px 20px; margin: 20px 0 4px; }
+.progress h2 { margin: 0 0 4px; font-size: 18px; } .progress .en { color: var(--grey); font-weight: 400; font-size: 13px; }
+.progress .headline { font-size: 16px; } .progress .headline b { font-size: 22px; }
+.progress .bar { display: flex; height: 14px; border-radius: 7px; overflow: hidden; background: #f2f4f7; margin: 10px 0; }
+.progress .seg.accepted { background: var(--green); } .progress .seg.rejected { background: var(--red); }
+.progress .seg.missing { background: #f79009; }
+.pcards { display: flex; gap: 12px; } .pc { flex: 1; border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; }
+.pc .n { font-size: 24px; font-weight: 700; } .pc .k { color: var(--grey); font-size: 13px; }
+.pc.accepted .n { color: var(--green); } .pc.rejected .n { color: var(--red); } .pc.missing .n { color: var(--yellow); }
+.plist h3 { font-size: 14px; margin: 14px 0 4px; } .plist ul { margin: 0; padding-left: 20px; columns: 2; }
+.plist.missing h3 { color: var(--yellow); } .plist.rejected h3 { color: var(--red); }
+.plist .why { color: var(--grey); font-size: 12px; margin-left: 8px; }
+.rule h3 code.code { background: none; color: var(--grey); font-weight: 400; font-size: 11px; padding: 0; }
 @media (max-width: 900px) { .totals { grid-template-columns: repeat(3, 1fr); } }
 @media print { .toolbar { display: none; } body { background: #fff; } }
 """
@@ -117,7 +132,10 @@ def render_run_report(report: dict[str, Any], feedback: dict[str, str] | None = 
     to its feedback workbook's path relative to report.html (feedback/x.xlsx), linked next to it."""
     files = sorted(report.get("files", []), key=_file_order)
     stats = report.get("stats") or {}
-    parts = [_header(report), _totals(stats), _toolbar(), _index(files)]
+    parts = [_header(report)]
+    if report.get("roster"):
+        parts.append(_progress(report["roster"]))
+    parts += [_totals(stats), _toolbar(), _index(files)]
     parts += [_file_section(i, f, (feedback or {}).get(f.get("path", ""))) for i, f in _numbered(files)]
     parts.append(f'<footer>xltool {esc(report.get("xltool_version"))} · 本页为离线文件，不连接网络 / '
                  f"offline page, no network access</footer>")
@@ -139,6 +157,49 @@ def _header(report: dict[str, Any]) -> str:
     return (f"<header>\n<h1>收件校验报告</h1>\n<div class=\"sub\">Ingest report — 各单位报表的校验结果与需要修改的问题</div>\n"
             f'<div class="paths">收件目录 inbox: {esc(report.get("inbox"))} · 输出目录 output: {esc(report.get("out"))}</div>\n'
             f"</header>")
+
+
+AGENCY_STATUS = {"accepted": ("已通过", "accepted"), "rejected": ("退回待改", "to fix"), "missing": ("未报送", "missing")}
+
+
+def _progress(roster: dict[str, Any]) -> str:
+    """The collection first: N of M agencies returned, how many accepted, to fix, missing; a bar;
+    the agencies still missing (the 催报名单, also in missing.csv)."""
+    c = roster.get("counts") or {}
+    total = max(int(c.get("agencies") or 0), 1)
+    bar = "".join(f'<span class="seg {key}" style="width:{100 * int(c.get(key) or 0) / total:.2f}%"></span>'
+                  for key in ("accepted", "rejected", "missing"))
+    cards = "".join(f'<div class="pc {key}"><div class="n">{esc(c.get(key, 0))}</div><div class="k">{zh} · {en}</div></div>'
+                    for key, (zh, en) in AGENCY_STATUS.items())
+    agencies = roster.get("agencies") or []
+    missing = [a for a in agencies if a.get("status") == "missing"]
+    to_fix = [a for a in agencies if a.get("status") == "rejected"]
+    lists = ""
+    if missing:
+        items = "".join(f"<li>{esc(a.get('agency'))}{_suggestion_note(a)}</li>" for a in missing)
+        lists += f'<div class="plist missing"><h3>未报送 · missing（{len(missing)}）</h3><ul>{items}</ul></div>'
+    if to_fix:
+        items = "".join(f'<li>{esc(a.get("agency"))}<span class="why">错误 {esc(a.get("errors", 0))} 处'
+                        + (f' · <a href="{esc(quote(a["feedback"]))}">反馈表</a>' if a.get("feedback") else "")
+                        + "</span></li>" for a in to_fix)
+        lists += f'<div class="plist rejected"><h3>退回待改 · to fix（{len(to_fix)}）</h3><ul>{items}</ul></div>'
+    strangers = roster.get("not_on_roster") or []
+    if strangers:
+        items = "".join(f"<li>{esc(s.get('agency'))} <span class=\"path\">{esc(s.get('path'))}</span>"
+                        + (f'<span class="why">名单中相近：{esc("、".join(s["suggestions"]))}</span>' if s.get("suggestions") else "")
+                        + "</li>" for s in strangers)
+        lists += f'<div class="plist strangers"><h3>名单外的报表 · not on the roster（{len(strangers)}）</h3><ul>{items}</ul></div>'
+    csv_note = ('<div class="meta">催报名单（未报送与退回待改的单位及下一步）：<a href="missing.csv">missing.csv</a></div>'
+                if missing or to_fix else "")
+    return (f'<section class="progress" id="progress">\n<h2>报送进度 <span class="en">Collection progress</span></h2>\n'
+            f'<div class="headline">名单 {esc(c.get("agencies", 0))} 个单位，已报送 <b>{esc(c.get("returned", 0))}</b> 个'
+            f' <span class="en">{esc(c.get("returned", 0))} of {esc(c.get("agencies", 0))} agencies returned</span></div>\n'
+            f'<div class="bar">{bar}</div>\n<div class="pcards">{cards}</div>\n{lists}\n{csv_note}\n</section>')
+
+
+def _suggestion_note(agency: dict[str, Any]) -> str:
+    notes = [f"收到相近名称“{s.get('agency')}”的报表，请核实" for s in agency.get("suggestions") or []]
+    return f'<span class="why">{esc("；".join(notes))}</span>' if notes else ""
 
 
 def _totals(stats: dict[str, Any]) -> str:
@@ -213,12 +274,11 @@ def _by_code(findings: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, A
 
 
 def _rule_group(code: str, findings: list[dict[str, Any]]) -> str:
-    args = findings[0].get("args") or {}
-    title = args.get("rule_title") or ""
-    title_en = args.get("rule_title_en") or ""
-    heading = (f"<h3><code>{esc(code)}</code><span>{esc(title)}</span>"
-               + (f'<span class="msg-en">{esc(title_en)}</span>' if title_en else "")
-               + f'<span class="times">× {len(findings)}</span></h3>')
+    """One kind of finding: its title as the heading (the code small beside it), then each finding."""
+    title, title_en = finding_title(code, findings[0].get("args") or {})
+    heading = (f"<h3><span>{esc(title)}</span>"
+               + (f'<span class="msg-en">{esc(title_en)}</span>' if title_en and title_en != title else "")
+               + f'<code class="code">{esc(code)}</code><span class="times">× {len(findings)}</span></h3>')
     rows = "".join(_finding_row(f) for f in findings)
     return f'<div class="rule">{heading}<table class="findings">{rows}</table></div>'
 

@@ -32,6 +32,8 @@ class FileResult:
     json: str | None = None          # output path, relative to the output folder
     unchanged: bool = False          # known to the ledger with the same content: not processed again
     superseded_by: str | None = None  # a newer return of the same agency and year
+    issued_agency: str | None = None  # the agency the template was issued to (its hidden sheet)
+    code: str | None = None          # 统一社会信用代码, from the code cell or the hidden sheet
     # while the worker holds the file: the bytes that were judged and the workbook parsed from them
     source: bytes | None = field(default=None, repr=False, compare=False)
     workbook: Any = field(default=None, repr=False, compare=False)
@@ -49,12 +51,14 @@ class FileResult:
         return {"path": self.path, "size": self.size, "sha256": self.sha256, "status": self.status,
                 "form": self.form, "agency": self.agency, "year": self.year, "json": self.json,
                 "errors": self.errors, "warnings": self.warnings, "unchanged": self.unchanged,
-                "superseded_by": self.superseded_by, "findings": [f.to_dict() for f in self.findings]}
+                "superseded_by": self.superseded_by, "issued_agency": self.issued_agency, "code": self.code,
+                "findings": [f.to_dict() for f in self.findings]}
 
     @classmethod
     def from_entry(cls, e: dict[str, Any], mtime: float) -> FileResult:
         return cls(e["path"], e["size"], mtime, e["sha256"], e["status"], [Finding.from_dict(f) for f in e["findings"]],
-                   e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"))
+                   e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"),
+                   issued_agency=e.get("issued_agency"), code=e.get("code"))
 
 
 @dataclass
@@ -62,6 +66,7 @@ class RunReport:
     inbox: str
     out: str
     files: list[FileResult]
+    roster: dict[str, Any] | None = None   # the collection against a roster (xltool.collection), when given
 
     def stats(self) -> dict[str, Any]:
         by_code: dict[str, int] = {}
@@ -82,8 +87,11 @@ class RunReport:
 
     def to_dict(self) -> dict[str, Any]:
         from xltool.version import __version__
-        return {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
-                "stats": self.stats(), "files": [r.entry() for r in self.files]}
+        out = {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
+               "stats": self.stats(), "files": [r.entry() for r in self.files]}
+        if self.roster is not None:
+            out["roster"] = self.roster
+        return out
 
     @property
     def exit_code(self) -> int:

@@ -11,6 +11,7 @@ from xltool.outputs.run_report import FileResult, RunReport
 
 _MARK = {ACCEPTED: "[green]✓ 通过[/green]", REJECTED: "[red]✗ 退回[/red]", SKIPPED: "[dim]– 跳过[/dim]"}
 _ORDER = {REJECTED: 0, ACCEPTED: 1, SKIPPED: 2}
+SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
 def print_run(report: RunReport, console: Console, max_problems: int = 3, max_rows: int = 40) -> None:
@@ -19,9 +20,11 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
     ordered = sorted(report.files, key=lambda r: (_ORDER[r.status], r.agency or "", r.path))
     shown = ordered if len(ordered) <= max_rows else [r for r in ordered if r.status == REJECTED][:max_rows]
     table = Table(title="收件校验结果 / ingest results", show_lines=True, expand=True)
+    # overflow="fold": Chinese has no spaces, so a sentence is one long "word" that rich would cut off
+    # with "…"; folding wraps it at the column's edge and nothing is lost
     table.add_column("状态", no_wrap=True)
-    table.add_column("单位 / 年度 / 文件", ratio=2)
-    table.add_column("需要修改的问题 / what to fix", ratio=5)
+    table.add_column("单位 / 年度 / 文件", ratio=2, overflow="fold")
+    table.add_column("需要修改的问题 / what to fix", ratio=5, overflow="fold")
     for r in shown:
         who = f"{escape(r.agency or '（未识别单位）')}  {r.year or ''}\n[dim]{escape(r.path)}[/dim]"
         table.add_row(_MARK[r.status], who, problems_text(r, max_problems))
@@ -32,9 +35,30 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
                       f"{escape(report.out)}/report.html）[/dim]")
     s = report.stats()
     console.print(f"共 {s['files']} 个文件：[green]通过 {s['accepted']}[/green]，[red]退回 {s['rejected']}[/red]，"
-                  f"跳过 {s['skipped']}；错误 {s['errors']} 处，警告 {s['warnings']} 处。"
-                  f"\n报告：{report.out}/report.html　退回文件的批注版：{report.out}/feedback/　"
-                  f"汇总：{report.out}/summary.xlsx、values.csv　数据：{report.out}/json/、run.json")
+                  f"跳过 {s['skipped']}；错误 {s['errors']} 处，警告 {s['warnings']} 处。")
+    if s["unchanged"]:
+        console.print(f"其中 {s['unchanged']} 个与上次相同，沿用上次结果（未重新校验）；"
+                      f"新的或改过的 {s['files'] - s['unchanged']} 个已校验。")
+    if report.roster is not None:
+        print_collection(report.roster, report.out, console)
+    console.print(f"报告：{escape(report.out)}/report.html　退回文件的批注版：{escape(report.out)}/feedback/　"
+                  f"汇总：{escape(report.out)}/summary.xlsx、values.csv　数据：{escape(report.out)}/json/、run.json")
+
+
+def print_collection(roster: dict, out: str, console: Console, max_names: int = 12) -> None:
+    """The collection in a few lines: N of M returned, accepted, to fix, missing, and who is missing."""
+    c = roster["counts"]
+    console.print(f"[bold]报送进度[/bold]：名单 {c['agencies']} 个单位，已报送 {c['returned']} 个")
+    console.print(f"  [green]已通过 {c['accepted']}[/green] · [red]退回待改 {c['rejected']}[/red] · "
+                  f"[yellow]未报送 {c['missing']}[/yellow]"
+                  + (f" · 名单外的报表 {c['not_on_roster']} 份" if c.get("not_on_roster") else ""))
+    missing = [a["agency"] for a in roster["agencies"] if a["status"] == "missing"]
+    if missing:
+        shown = "、".join(escape(m) for m in missing[:max_names])
+        more = f" 等 {len(missing)} 个" if len(missing) > max_names else ""
+        console.print(f"  [yellow]未报送[/yellow]：{shown}{more}")
+    if c["missing"] or c["rejected"]:
+        console.print(f"  催报名单：{escape(out)}/missing.csv")
 
 
 def problems_text(r: FileResult, limit: int) -> str:
@@ -47,7 +71,7 @@ def problems_text(r: FileResult, limit: int) -> str:
     if len(errors) > limit:
         lines.append(f"[red]…另有 {len(errors) - limit} 处错误[/red]")
     if warnings:
-        lines.append(f"[yellow]警告 {len(warnings)} 处[/yellow]：" + "；".join(sorted({f.code for f in warnings})))
+        lines.append(f"[yellow]警告 {len(warnings)} 处[/yellow]：" + "；".join(sorted({escape(f.title) for f in warnings})))
     return "\n".join(lines) or "[green]无[/green]"
 
 
@@ -60,5 +84,6 @@ def print_file(r: FileResult, console: Console) -> None:
                   f"({r.form or '未识别'})")
     for f in r.findings:
         color = {"error": "red", "warning": "yellow"}.get(f.severity, "dim")
-        console.print(f"  [{color}]{f.severity:7}[/{color}] {f.code:22} {escape(_where(f) + f.message)}")
-        console.print(f"  {'':7} {'':22} [dim]{escape(f.message_en)}[/dim]")
+        console.print(f"  [{color}]{SEVERITY_ZH.get(f.severity, f.severity)}[/{color}] [bold]{escape(f.title)}[/bold] "
+                      f"[dim]({escape(f.code)})[/dim] {escape(_where(f) + f.message)}")
+        console.print(f"       [dim]{escape(f.title_en)}: {escape(f.message_en)}[/dim]")

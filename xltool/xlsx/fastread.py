@@ -492,7 +492,9 @@ class _SheetReader:
     def read(self) -> SheetData:
         root = self.book.xml(self.entry.part)
         self._read_rows(root)
-        sheet = SheetData(self.entry.title, self.entry.state, _protected(_last(root.iter(_SHEET_PROTECTION))))
+        protection = _last(root.iter(_SHEET_PROTECTION))
+        sheet = SheetData(self.entry.title, self.entry.state, _protected(protection))
+        sheet.protection_hash = protection_hash(protection.get if protection is not None else lambda _: None)
         merges, links = self._merges(root), self._hyperlinks(root)
         sheet.merges = {(r1 - 1, c1 - 1, r2 - 1, c2 - 1) for r1, c1, r2, c2 in merges}
         rows, cols = self._bounds(merges, links)
@@ -743,6 +745,21 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     text = getattr(value, "text", None)
     return text if isinstance(text, str) else str(value)
+
+
+PROTECTION_HASH_KEYS = ("password", "algorithmName", "hashValue", "saltValue", "spinCount")
+_HASH_TEXT = re.compile(r"[A-Za-z0-9+/=\-]{1,200}")
+
+
+def protection_hash(get) -> dict[str, str]:
+    """The password-hash attributes of a sheetProtection (by `get(name)`), bounded and plain:
+    only short hex/base64/name text is kept, so nothing odd goes into a feedback workbook."""
+    out = {}
+    for key in PROTECTION_HASH_KEYS:
+        value = get(key)
+        if value is not None and _HASH_TEXT.fullmatch(str(value)):
+            out[key] = str(value)
+    return out
 
 
 def _last(elements: Iterable[ET.Element]) -> ET.Element | None:

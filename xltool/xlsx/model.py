@@ -20,6 +20,9 @@ class SheetData:
     name: str
     state: str = "visible"     # visible | hidden | veryHidden
     protected: bool = False
+    # the sheetProtection password hash as the file holds it (password, or algorithmName/hashValue/
+    # saltValue/spinCount): a feedback workbook keeps the agency's protection without knowing the password
+    protection_hash: dict[str, str] = field(default_factory=dict)
     cells: dict[tuple[int, int], CellData] = field(default_factory=dict)   # 0-based (row, col)
     merges: set[tuple[int, int, int, int]] = field(default_factory=set)    # 0-based, inclusive
     max_row: int = 0

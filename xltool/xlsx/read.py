@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from xltool.xlsx.fastread import FastReadUnsupported, read_workbook_fast
+from xltool.xlsx.fastread import FastReadUnsupported, protection_hash, read_workbook_fast
 from xltool.xlsx.model import CellData, SheetData, WorkbookData
 
 Source = str | Path | bytes     # a path, or the bytes of a file read once by the guard
@@ -51,6 +51,7 @@ def read_workbook_openpyxl(path: Source, max_rows: int = 400, max_cols: int = 60
             sheets: dict[str, SheetData] = {}
             for ws in wb.worksheets:
                 sd = SheetData(ws.title, ws.sheet_state, bool(ws.protection.sheet))
+                sd.protection_hash = protection_hash(lambda key, p=ws.protection: _attr(p, key))
                 sd.max_row = min(ws.max_row, max_rows) - 1
                 sd.max_col = min(ws.max_column, max_cols) - 1
                 for row in ws.iter_rows(min_row=1, max_row=sd.max_row + 1, max_col=sd.max_col + 1):
@@ -126,3 +127,8 @@ def _cached_formula_results(path, wb, max_rows: int, max_cols: int) -> dict[tupl
         ro.close()
         fh.close()
     return out
+
+
+def _attr(protection, key: str):
+    value = getattr(protection, key, None)
+    return None if value in (None, "") else str(value)

@@ -59,7 +59,8 @@ FINDINGS_CAPPED = Code(
 
 def significant_digits(number: Decimal) -> int:
     """1200 -> 2, 0.0012 -> 2, 12.34 -> 4."""
-    return len(number.normalize().as_tuple().digits) if number else 1
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")   # not normalize(): it rounds to 28 digits
+    return len(digits) or 1
 
 
 def number_limits(ctype: CellType) -> tuple[Decimal, Decimal]:
@@ -81,7 +82,7 @@ def number_problem(ctype: CellType, raw: int | float) -> dict[str, Any] | None:
     # below the minimum is out-of-range (rules of the form: -3 applications); only a magnitude no
     # figure can have is a bound
     if exact > high or abs(exact) > DEFAULT_MAX_NUMBER:
-        return {"problem": "too-large", "found": format(raw, ".15g") if isinstance(raw, float) else str(raw)}
+        return {"problem": "too-large", "found": format(raw, ".15g") if isinstance(raw, float) else clip(str(raw))}
     return None
 
 

@@ -75,6 +75,7 @@ def write_feedback(source: Path | bytes, findings: list[Finding], target: Path, 
 
 def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: str,
             workbook: WorkbookData | None) -> None:
+    from xltool.checks.bounds import DEFAULT_MAX_LENGTH, max_length, role_limits
     from xltool.checks.rules import parse_number
     from xltool.form.forms import get_spec
     from xltool.generate.batch import generate_one
@@ -83,7 +84,9 @@ def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: s
 
     spec = get_spec(form)
     data = workbook if workbook is not None else read_workbook(source)   # parsed once, in the pipeline
-    meta = data.key_values(META_SHEET) or {}
+    # what the return says is cut to the limits the checks reported (bounds.py): never copied whole
+    limits = role_limits(spec)
+    meta = {k: v[:limits.get(k, DEFAULT_MAX_LENGTH["text"])] for k, v in (data.key_values(META_SHEET) or {}).items()}
     year = meta.get("year", "")
     agency = Agency(meta.get("agency") or None, int(year) if year.isdigit() else None,
                     meta.get("region") or None, meta.get("code") or None)
@@ -98,18 +101,22 @@ def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: s
         if got is None or (got.value is None and got.formula is None):
             continue
         if got.formula is not None:          # kept as the text it is, never as a formula
-            raw[cell.id] = got.formula
+            raw[cell.id] = got.formula[:DEFAULT_MAX_LENGTH["text"]]
         elif cell.type.numeric:
             number, problem = parse_number(cell.type, got.value)
             if problem is None:
                 values[cell.id] = number
             else:
-                raw[cell.id] = got.value     # as typed: the cell the comment is about
+                raw[cell.id] = _cut(got.value, DEFAULT_MAX_LENGTH["text"])   # as typed: the comment is about it
         else:
-            values[cell.id] = got.value
+            values[cell.id] = _cut(got.value, max_length(cell.type))
     marks = _marks(findings)
     generate_one(spec, target, agency, WriteOptions(values=values, raw=raw,
                                                     annotate=lambda wb, sheets: _annotate(wb, sheets, marks, findings)))
+
+
+def _cut(value, limit: int):
+    return value[:limit] if isinstance(value, str) else value
 
 
 def _annotate(wb, sheets: dict, marks: dict, findings: list[Finding]) -> None:

@@ -190,8 +190,41 @@ def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -
 
 
 def _save_atomic(wb, target: Path) -> None:
+    buffer = io.BytesIO()
+    wb.save(buffer)
     with atomic_path(target) as tmp:
-        wb.save(tmp)
+        Path(tmp).write_bytes(_excel_font_order(buffer.getvalue()))
+
+
+# The order Excel writes (and the Open XML SDK validates) a font's children in; openpyxl writes
+# name first, which Excel accepts but validators report as a schema error in xl/styles.xml.
+_FONT_CHILDREN = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u", "vertAlign", "sz", "color",
+                  "name", "family", "charset", "scheme")
+_FONT = re.compile(rb"<font>(.*?)</font>", re.S)
+_EMPTY_ELEMENT = re.compile(rb"<(\w+)\b[^>]*/>")
+
+
+def _excel_font_order(package: bytes) -> bytes:
+    """The saved package with every <font> in xl/styles.xml listing its children in Excel's order."""
+    import zipfile
+
+    def reorder(m: re.Match) -> bytes:
+        children = _EMPTY_ELEMENT.findall(m.group(1))
+        elements = [e.group(0) for e in _EMPTY_ELEMENT.finditer(m.group(1))]
+        if b"".join(elements) != m.group(1).strip():     # not the plain shape openpyxl writes: leave it
+            return m.group(0)
+        rank = {name: i for i, name in enumerate(_FONT_CHILDREN)}
+        ordered = sorted(zip(children, elements), key=lambda ce: rank.get(ce[0].decode(), len(rank)))
+        return b"<font>" + b"".join(e for _, e in ordered) + b"</font>"
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/styles.xml":
+                data = _FONT.sub(reorder, data)
+            dst.writestr(info, data)
+    return out.getvalue()
 
 
 def _marks(findings: list[Finding]) -> dict[tuple[str, str], _Mark]:

@@ -7,48 +7,36 @@ from __future__ import annotations
 
 import json
 import random
-import re
-import zipfile
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from xltool.checks.bounds import MAX_FINDINGS_PER_CODE
+from xltool.checks.blanks import BLANK_CELLS
+from xltool.checks.bounds import MAX_FINDINGS_PER_CODE, capped, clip, significant_digits
+from xltool.checks.cell_types import NOT_A_NUMBER
 from xltool.cli import app
-from xltool.form.forms import get_spec
+from xltool.findings import ERROR, WARNING
 from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
 from xltool.ingest.pipeline import process_file
 
-SPEC = get_spec("govinfo-annual-2021")
-L = SPEC.layout
-T3_SHEET_PART = "xl/worksheets/sheet4.xml"      # 三、依申请公开, as xlsxwriter numbers the sheets
+try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
+    import returns
+except ImportError:
+    from tests import returns
+
+SPEC, L = returns.SPEC, returns.L
+
 runner = CliRunner()
 
 
 def filled(path: Path, agency: str = "边界测试局", seed: int = 3, **options) -> Path:
-    write_workbook(SPEC, path, Agency(agency, 2024),
-                   WriteOptions(values=random_inputs(L, random.Random(seed)), **options))
-    return path
-
-
-def edit_part(path: Path, part: str, edit) -> Path:
-    with zipfile.ZipFile(path) as z:
-        parts = [(i.filename, z.read(i)) for i in z.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts:
-            z.writestr(name, edit(data) if name == part else data)
-    return path
+    return returns.filled(path, agency=agency, seed=seed, **options)
 
 
 def set_value(path: Path, cell: str, stored: str) -> Path:
     """Store `stored` as the number in `cell` of table 三, as the XML of a hostile file would."""
-    def edit(data: bytes) -> bytes:
-        text, n = re.subn(r'<c r="%s"( s="\d+")?[^>]*?(/>|>.*?</c>)' % cell,
-                          lambda m: f'<c r="{cell}"{m.group(1) or ""}><v>{stored}</v></c>', data.decode(), count=1)
-        assert n == 1
-        return text.encode()
-    return edit_part(path, T3_SHEET_PART, edit)
+    return returns.set_cell_xml(path, cell, f"<v>{stored}</v>")
 
 
 def ingest(inbox: Path, out: Path) -> dict:
@@ -124,7 +112,7 @@ def huge_agency(path: Path, name: str) -> Path:
     """Replace the agency name (a shared string: visible field and hidden sheet alike) by `name`."""
     marker = "超长名称标记局"
     write_workbook(SPEC, path, Agency(marker, 2024), WriteOptions(values=random_inputs(L, random.Random(8))))
-    return edit_part(path, "xl/sharedStrings.xml", lambda d: d.replace(marker.encode(), name.encode()))
+    return returns.edit_part(path, "xl/sharedStrings.xml", lambda d: d.replace(marker.encode(), name.encode()))
 
 
 def test_a_7mb_agency_name_is_rejected_and_cut_in_every_output(tmp_path):
@@ -176,3 +164,25 @@ def test_findings_of_one_kind_are_capped_with_a_summary_that_still_rejects(tmp_p
     assert len(nan) == MAX_FINDINGS_PER_CODE
     assert capped.severity == "error" and capped.args["more"] == len(raw) - MAX_FINDINGS_PER_CODE
     assert str(len(raw) - MAX_FINDINGS_PER_CODE) in capped.message and r.status == "rejected"
+
+
+def test_significant_digits_are_counted_exactly_however_long_the_number():
+    from decimal import Decimal
+    assert significant_digits(Decimal("9" * 400)) == 400          # normalize() would round to 28
+    assert significant_digits(Decimal(10) ** 20) == 1
+    assert significant_digits(Decimal("0.0012")) == 2 and significant_digits(Decimal(0)) == 1
+
+
+def test_a_long_text_is_quoted_clipped_with_its_length():
+    assert clip("短") == "短"
+    shown = clip("字" * 10_000)
+    assert len(shown) < 100 and "10000" in shown
+
+
+def test_capping_keeps_the_worst_severity_of_what_it_leaves_out():
+    w, e = BLANK_CELLS, NOT_A_NUMBER
+    kept = capped([w.at(n=i) for i in range(3)] + [e.at(n=9)], limit=2)
+    assert [f.code for f in kept] == ["blank-cells", "blank-cells", "not-a-number", "findings-capped"]
+    assert kept[-1].severity == WARNING and kept[-1].args == {"code": "blank-cells", "more": 1, "limit": 2}
+    mixed = capped([w.at(n=1), w.at(n=2), w.at(n=3, severity=ERROR)], limit=1)
+    assert mixed[-1].code == "findings-capped" and mixed[-1].severity == ERROR and mixed[-1].args["more"] == 2

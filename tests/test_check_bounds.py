@@ -186,3 +186,24 @@ def test_capping_keeps_the_worst_severity_of_what_it_leaves_out():
     assert kept[-1].severity == WARNING and kept[-1].args == {"code": "blank-cells", "more": 1, "limit": 2}
     mixed = capped([w.at(n=1), w.at(n=2), w.at(n=3, severity=ERROR)], limit=1)
     assert mixed[-1].code == "findings-capped" and mixed[-1].severity == ERROR and mixed[-1].args["more"] == 2
+
+
+def test_a_long_text_in_a_return_copied_for_feedback_is_cut_to_what_a_cell_holds(tmp_path):
+    import openpyxl
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+
+    def shift_and_stuff(wb):
+        wb[returns.T3].insert_rows(8)          # the structure breaks: feedback is a copy of the file
+        wb[returns.T3]["A40"].value = "LONGTEXTMARKER"
+    path = returns.edited(filled(inbox / "stuffed.xlsx"), shift_and_stuff, unprotect=(returns.T3,))
+    # openpyxl cuts what a program assigns; a hostile file stores more (openpyxl writes inline strings)
+    returns.edit_part(path, returns.T3_PART, lambda d: d.replace(b"LONGTEXTMARKER", ("字" * 40_000).encode()))
+    report = ingest(inbox, tmp_path / "out")
+    [entry] = report["files"]
+    assert entry["status"] == "rejected"
+    wb = openpyxl.load_workbook(tmp_path / "out" / "feedback" / "stuffed.xlsx")
+    longest = max(len(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                  if isinstance(c.value, str))
+    assert longest == 32_767

@@ -182,11 +182,25 @@ def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -
     with (io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")) as fh, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not read
         wb = openpyxl.load_workbook(fh, keep_vba=False, rich_text=False)
+    _cut_long_texts(wb)
     for (sheet_name, ref), mark in _marks(ordered).items():
         if sheet_name in wb.sheetnames:
             _mark_cell(wb[sheet_name], ref, mark)
     _add_findings_sheet(wb, ordered)
     _save_atomic(wb, Path(target))
+
+
+EXCEL_CELL_CHARS = 32_767      # the most a cell holds in Excel: a longer text makes the file need repair
+
+
+def _cut_long_texts(wb) -> None:
+    """Texts longer than a cell may hold, cut: the copy opens in Excel, and a return's 7 MB string is
+    not copied whole into what goes back (its cells are unknown here: the structure is not the form's)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and len(cell.value) > EXCEL_CELL_CHARS:
+                    cell.value = cell.value[:EXCEL_CELL_CHARS]
 
 
 def _save_atomic(wb, target: Path) -> None:

@@ -4,8 +4,9 @@ expected verdict, the run completes in bounded time and memory, and the inbox is
 The corpus is built into a temporary folder; `xltool ingest` runs on it once, in a subprocess
 (`python -m xltool.cli ingest ... --json --jobs 2 --timeout 20`) under a hard 300 s limit, while
 the memory of its whole process tree (parent + workers) is sampled from /proc.
-Files listed in make_corpus.KNOWN_DEFECTS carry what xltool should say and does not say yet:
-they are strict xfails, so a fix makes them fail until the marker is removed.
+What each file must get is tests/corpus_expected.py's table (the script only builds files). Files
+listed in its KNOWN_DEFECTS carry what xltool should say and does not say yet: they are strict xfails,
+so a fix makes them fail until the marker is removed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.make_corpus import KNOWN_DEFECTS
+try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
+    from corpus_expected import EXPECTED, KNOWN_DEFECTS
+except ImportError:
+    from tests.corpus_expected import EXPECTED, KNOWN_DEFECTS
 
 ROOT = Path(__file__).resolve().parent.parent
 INGEST_TIMEOUT_S = 300
@@ -74,8 +78,13 @@ def corpus(tmp_path_factory) -> Run:
     built = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_corpus.py"), str(inbox)],
                            check=True, cwd=ROOT, timeout=240, capture_output=True, text=True)
     build_s = time.perf_counter() - started
-    expected = json.loads((inbox / "expected.json").read_text(encoding="utf-8"))
     made = built.stdout.strip()
+    on_disk = set(built_entries(inbox))
+    unknown = on_disk - set(EXPECTED)
+    assert not unknown, f"files the expectation table (tests/corpus_expected.py) does not know: {sorted(unknown)}"
+    missing = {rel for rel, e in EXPECTED.items() if rel not in on_disk and "optional" not in e}
+    assert not missing, f"files the table expects but make_corpus.py did not build: {sorted(missing)}"
+    expected = {rel: e for rel, e in EXPECTED.items() if rel in on_disk}
     before = snapshot(inbox)
     started = time.perf_counter()
     returncode, stdout, stderr, memory = run_measured(
@@ -88,6 +97,15 @@ def corpus(tmp_path_factory) -> Run:
         assert json.loads(stdout) == report, "--json output and run.json differ"
     files = {entry["path"]: entry for entry in report.get("files", [])}
     return Run(inbox, out, expected, made, build_s, ingest_s, returncode, stderr, report, files, before, after, memory)
+
+
+def built_entries(inbox: Path) -> list[str]:
+    """Every file, link and special file the corpus script made (links not followed)."""
+    found = []
+    for folder, dirs, files in os.walk(inbox, followlinks=False):
+        for name in files + [d for d in dirs if (Path(folder) / d).is_symlink()]:
+            found.append((Path(folder) / name).relative_to(inbox).as_posix())
+    return found
 
 
 def run_measured(cmd: list[str], workdir: Path) -> tuple[int, str, str, Memory]:
@@ -243,7 +261,6 @@ def test_every_file_in_the_inbox_is_in_the_run_report(corpus: Run) -> None:
     for folder, _dirs, files in os.walk(corpus.inbox, followlinks=False):
         for name in files:
             on_disk.add((Path(folder) / name).relative_to(corpus.inbox).as_posix())
-    on_disk.discard("expected.json")
     assert on_disk - set(corpus.files) - set(KNOWN_DEFECTS) == set()
     assert set(corpus.files) - set(corpus.expected) == set()    # nothing the corpus does not know about
     listed = {rel for rel, e in corpus.expected.items() if "known_defect" not in e}

@@ -69,6 +69,12 @@ TITLES: dict[str, tuple[str, str]] = {
     "stale-cached-value": ("显示值与重算结果不同", "Stored result differs from recalculation"),
     "table-blank": ("整张表未填写", "Table left blank"),
     "too-many-decimals": ("小数位过多", "Too many decimals"),
+    # bounds on what a return can make big
+    "findings-capped": ("同类问题过多，未逐一列出", "More findings of one kind"),
+    "number-not-finite": ("不是有限的数字", "Not a finite number"),
+    "number-too-large": ("数字超出合理范围", "Number out of bounds"),
+    "number-too-precise": ("有效数字过多", "Too many digits"),
+    "text-too-long": ("文字过长", "Text too long"),
     # across files and years
     "duplicate-content": ("重复提交", "Duplicate return"),
     "filename-agency-mismatch": ("文件名与填报单位不符", "File name names another agency"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xltool.checks.bounds import bounded_meta, clip, role_limits
 from xltool.findings import ERROR, WARNING, Code, Finding
 from xltool.form.forms import available_forms, get_spec
 from xltool.form.layout import META_SHEET
@@ -46,20 +47,28 @@ class Identified:
 
 def identify(data: WorkbookData) -> Identified:
     meta = data.key_values(META_SHEET)
+    meta = None if meta is None else bounded_meta(meta)   # return content: bounded before it is shown or kept
     if meta is not None and meta.get("form_id"):
         form_id = meta["form_id"]
         try:
             spec = get_spec(form_id)
         except KeyError:
-            return Identified(None, [UNKNOWN_FORM.at(form_id=form_id)], meta)
+            return Identified(None, [UNKNOWN_FORM.at(form_id=clip(form_id))], meta)
         found = meta.get("fingerprint", "")
         if found != spec.layout.fingerprint:
-            return Identified(spec, [TEMPLATE_OUTDATED.at(form_id=form_id, found=found or "无", expected=spec.layout.fingerprint)], meta)
-        return Identified(spec, [], meta)
+            return Identified(spec, [TEMPLATE_OUTDATED.at(form_id=form_id, found=clip(found) or "无", expected=spec.layout.fingerprint)], meta)
+        return Identified(spec, [], _roles_cut(meta, spec))
     spec, score = best_match(data)
     if spec is not None and score >= 0.9:
         return Identified(spec, [METADATA_MISSING.at(form_id=spec.id)], meta or {})
     return Identified(None, [UNKNOWN_WORKBOOK.at()], meta or {})
+
+
+def _roles_cut(meta: dict[str, str], spec: FormSpec) -> dict[str, str]:
+    """The agency, region and code the hidden sheet names, cut to their fields' limits (the metadata
+    check reports a longer one): what ingest keeps for the run report is never longer."""
+    limits = role_limits(spec)
+    return {k: (v[:limits[k]] if k in limits else v) for k, v in meta.items()}
 
 
 def best_match(data: WorkbookData) -> tuple[FormSpec | None, float]:

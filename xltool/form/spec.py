@@ -45,6 +45,7 @@ class CellType(_Model):
     max: Decimal | None = None
     unit: str | None = None          # shown beside the input (number format) and in messages
     max_decimals: int | None = None  # decimals kept exactly; more is a finding
+    max_length: int | None = Field(default=None, ge=1)   # characters of a text cell (checks/bounds.py has the default)
     example: str | None = None       # a value shown in "expected ..." messages
     label: str = ""                  # what the type is called in messages (zh)
     label_en: str = ""

@@ -78,6 +78,7 @@ def write_feedback(source: Path | bytes, findings: list[Finding], target: Path, 
 
 def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: str,
             workbook: WorkbookData | None) -> None:
+    from xltool.checks.bounds import DEFAULT_MAX_LENGTH, max_length, role_limits
     from xltool.checks.rules import parse_number
     from xltool.form.forms import get_spec
     from xltool.generate.batch import generate_one
@@ -86,7 +87,9 @@ def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: s
 
     spec = get_spec(form)
     data = workbook if workbook is not None else read_workbook(source)   # parsed once, in the pipeline
-    meta = data.key_values(META_SHEET) or {}
+    # what the return says is cut to the limits the checks reported (bounds.py): never copied whole
+    limits = role_limits(spec)
+    meta = {k: v[:limits.get(k, DEFAULT_MAX_LENGTH["text"])] for k, v in (data.key_values(META_SHEET) or {}).items()}
     year = meta.get("year", "")
     agency = Agency(meta.get("agency") or None, int(year) if year.isdigit() else None,
                     meta.get("region") or None, meta.get("code") or None)
@@ -101,15 +104,15 @@ def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: s
         if got is None or (got.value is None and got.formula is None):
             continue
         if got.formula is not None:          # kept as the text it is, never as a formula
-            raw[cell.id] = got.formula
+            raw[cell.id] = got.formula[:DEFAULT_MAX_LENGTH["text"]]
         elif cell.type.numeric:
             number, problem = parse_number(cell.type, got.value)
             if problem is None:
                 values[cell.id] = number
             else:
-                raw[cell.id] = got.value     # as typed: the cell the comment is about
+                raw[cell.id] = _cut(got.value, DEFAULT_MAX_LENGTH["text"])   # as typed: the comment is about it
         else:
-            values[cell.id] = got.value
+            values[cell.id] = _cut(got.value, max_length(cell.type))
     marks = _marks(findings)
     returned_hash = _returned_protection(data, spec)
 
@@ -151,6 +154,10 @@ def _keep_protection_hash(ws, hashed: dict[str, str]) -> None:
         finally:
             ws._xml_empty_tag = write_tag
     ws._write_sheet_protection = write_sheet_protection
+
+
+def _cut(value, limit: int):
+    return value[:limit] if isinstance(value, str) else value
 
 
 def _annotate(wb, sheets: dict, marks: dict, findings: list[Finding]) -> None:
@@ -221,6 +228,7 @@ def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -
     with (io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")) as fh, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not read
         wb = openpyxl.load_workbook(fh, keep_vba=False, rich_text=False)
+    _cut_long_texts(wb)
     for (sheet_name, ref), mark in _marks(ordered).items():
         if sheet_name in wb.sheetnames:
             _mark_cell(wb[sheet_name], ref, mark)
@@ -228,9 +236,55 @@ def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -
     _save_atomic(wb, Path(target))
 
 
+EXCEL_CELL_CHARS = 32_767      # the most a cell holds in Excel: a longer text makes the file need repair
+
+
+def _cut_long_texts(wb) -> None:
+    """Texts longer than a cell may hold, cut: the copy opens in Excel, and a return's 7 MB string is
+    not copied whole into what goes back (its cells are unknown here: the structure is not the form's)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and len(cell.value) > EXCEL_CELL_CHARS:
+                    cell.value = cell.value[:EXCEL_CELL_CHARS]
+
+
 def _save_atomic(wb, target: Path) -> None:
+    buffer = io.BytesIO()
+    wb.save(buffer)
     with atomic_path(target) as tmp:
-        wb.save(tmp)
+        Path(tmp).write_bytes(_excel_font_order(buffer.getvalue()))
+
+
+# The order Excel writes (and the Open XML SDK validates) a font's children in; openpyxl writes
+# name first, which Excel accepts but validators report as a schema error in xl/styles.xml.
+_FONT_CHILDREN = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u", "vertAlign", "sz", "color",
+                  "name", "family", "charset", "scheme")
+_FONT = re.compile(rb"<font>(.*?)</font>", re.S)
+_EMPTY_ELEMENT = re.compile(rb"<(\w+)\b[^>]*/>")
+
+
+def _excel_font_order(package: bytes) -> bytes:
+    """The saved package with every <font> in xl/styles.xml listing its children in Excel's order."""
+    import zipfile
+
+    def reorder(m: re.Match) -> bytes:
+        children = _EMPTY_ELEMENT.findall(m.group(1))
+        elements = [e.group(0) for e in _EMPTY_ELEMENT.finditer(m.group(1))]
+        if b"".join(elements) != m.group(1).strip():     # not the plain shape openpyxl writes: leave it
+            return m.group(0)
+        rank = {name: i for i, name in enumerate(_FONT_CHILDREN)}
+        ordered = sorted(zip(children, elements), key=lambda ce: rank.get(ce[0].decode(), len(rank)))
+        return b"<font>" + b"".join(e for _, e in ordered) + b"</font>"
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/styles.xml":
+                data = _FONT.sub(reorder, data)
+            dst.writestr(info, data)
+    return out.getvalue()
 
 
 def _marks(findings: list[Finding]) -> dict[tuple[str, str], _Mark]:

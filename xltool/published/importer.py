@@ -23,7 +23,7 @@ from typing import Any
 
 from xltool.calc.model import model_for
 from xltool.calc.reference import Model, _exact
-from xltool.checks.rules import _side_label, _tainted, rule_code
+from xltool.checks.identities import rule_code, side_label, tainted
 from xltool.findings import ERROR, WARNING, Code, Finding, printable
 from xltool.form.canonical import document, dumps
 from xltool.form.layout import Layout, ValueCell
@@ -120,7 +120,7 @@ def check_printed(spec: FormSpec, values: dict[str, Any], matched: Matched) -> l
     Cells not read, and totals over them, are left out: their own finding says why."""
     layout = spec.layout
     numeric = {k: (v if isinstance(v, (int, Decimal)) and not isinstance(v, bool) else None) for k, v in values.items()}
-    skip = set(_tainted(layout, matched.unread))
+    skip = set(tainted(layout, matched.unread))
     model = model_for(layout)
     out = []
     for cell in layout.computed():
@@ -145,7 +145,7 @@ def check_printed(spec: FormSpec, values: dict[str, Any], matched: Matched) -> l
         out.append(rule_code(spec, ch.rule).at(
             sheet=ch.sheet, cell=place(matched.where.get(ch.rhs_ids[0])), ids=list(ids), column=ch.key_label,
             axis="列" if rule.for_each == "column" else "行", lhs=result.lhs, rhs=result.rhs,
-            lhs_label=_side_label(layout, ch.lhs_ids), rhs_label=_side_label(layout, ch.rhs_ids),
+            lhs_label=side_label(layout, ch.lhs_ids), rhs_label=side_label(layout, ch.rhs_ids),
             rule_title=rule.title, rule_title_en=rule.title_en))
     return out
 

@@ -1,0 +1,57 @@
+"""The metadata unit (xltool/checks/metadata.py): role fields against the hidden sheet, the year."""
+
+from __future__ import annotations
+
+from xltool.checks import cell_types, metadata
+from xltool.form.layout import META_SHEET
+
+try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
+    from returns import L, context, edit_part, edited, filled, run, where
+except ImportError:
+    from tests.returns import L, context, edit_part, edited, filled, run, where
+
+AGENCY, YEAR = L.cells["meta.agency"], L.cells["meta.year"]
+
+
+def metadata_findings(path):
+    ctx = context(path)
+    run(cell_types.check, ctx)
+    return run(metadata.check, ctx)
+
+
+def test_a_return_as_issued_has_no_metadata_finding(tmp_path):
+    assert metadata_findings(filled(tmp_path / "a.xlsx")) == []
+
+
+def test_a_changed_year_disagrees_with_the_issued_template(tmp_path):
+    def edit(wb):
+        wb[YEAR.sheet][YEAR.a1].value = 2025
+    [f] = metadata_findings(edited(filled(tmp_path / "a.xlsx"), edit, unprotect=(YEAR.sheet,)))
+    assert (f.code, f.cell, f.args["found"], f.args["expected"]) == ("metadata-mismatch", YEAR.a1, 2025, "2024")
+
+
+def test_a_year_outside_the_form_version_is_an_error(tmp_path):
+    def edit(wb):
+        wb[YEAR.sheet][YEAR.a1].value = 2020
+        for row in wb[META_SHEET].iter_rows():
+            if row[0].value == "year":
+                row[1].value = 2020
+    found = where(metadata_findings(edited(filled(tmp_path / "a.xlsx"), edit, unprotect=(YEAR.sheet,))))
+    assert ("year-not-in-version", YEAR.a1) in found
+
+
+def test_a_blank_agency_is_required(tmp_path):
+    def edit(wb):
+        wb[AGENCY.sheet][AGENCY.a1].value = None
+    found = where(metadata_findings(edited(filled(tmp_path / "a.xlsx"), edit, unprotect=(AGENCY.sheet,))))
+    assert ("field-required", AGENCY.a1) in found
+
+
+def test_the_hidden_sheets_agency_is_bounded_like_the_field(tmp_path):
+    marker = "隐藏名称标记局"
+    path = filled(tmp_path / "a.xlsx", agency=marker)
+    # only the hidden sheet's copy (an inline or shared string): make the visible field another name
+    edit_part(path, "xl/sharedStrings.xml", lambda d: d.replace(marker.encode(), ("长" * 500).encode()))
+    found = metadata_findings(path)
+    hidden = [f for f in found if f.code == "text-too-long" and f.sheet == META_SHEET]
+    assert hidden and hidden[0].args["limit"] == 100 and hidden[0].args["length"] == 500

@@ -86,7 +86,7 @@ from xltool.write import Agency, WriteOptions, write_workbook
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ("govinfo-annual-2019", "govinfo-annual-2021")
 YEARS = {"govinfo-annual-2019": 2020, "govinfo-annual-2021": 2024}   # a year each version is for
-CORPUS_FORMAT = 1            # bump when the way files are made changes (invalidates the cache)
+CORPUS_FORMAT = 2            # bump when the way files are made changes (invalidates the cache)
 BASES_PER_FORM = 12
 REJECTED_KINDS = ("typed_total", "text", "unbalanced")
 TEXT_TYPOS = ("12件", "１２", "约30", "三", "5 ", "-")
@@ -146,7 +146,8 @@ def make_bases(folder: Path, seed: int) -> None:
 class Base:
     """One LibreOffice-saved workbook, split into its zip members, with where each cell id lives."""
     form: str
-    agency: str
+    agency: str                    # the placeholder name
+    agency_si: str                 # its <si> in the shared strings (LibreOffice may split it into runs)
     infos: list[zipfile.ZipInfo]
     parts: dict[str, bytes]
     part_of: dict[str, str] = field(default_factory=dict)     # sheet name -> zip member
@@ -154,7 +155,12 @@ class Base:
 
 def load_base(path: Path, form: str, k: int) -> Base:
     with zipfile.ZipFile(path) as z:
-        base = Base(form, placeholder(form, k), z.infolist(), {i.filename: z.read(i) for i in z.infolist()})
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+        infos = z.infolist()
+    name = placeholder(form, k)
+    si = next(m.group(0) for m in re.finditer(r"<si>.*?</si>", parts["xl/sharedStrings.xml"].decode(), re.S)
+              if "".join(re.findall(r"<t[^>]*>(.*?)</t>", m.group(0), re.S)) == name)
+    base = Base(form, name, si, infos, parts)
     names = sheet_parts(base.parts.__getitem__)
     base.part_of = dict(names)
     return base
@@ -233,7 +239,7 @@ def make_variant(base: Base, agency: str, kind: str, rng: random.Random) -> byte
 
     parts = dict(base.parts)
     sst_name = "xl/sharedStrings.xml"
-    sst = parts[sst_name].decode().replace(base.agency, agency)
+    sst = parts[sst_name].decode().replace(base.agency_si, f'<si><t xml:space="preserve">{escape(agency)}</t></si>')
     edits: dict[str, dict[str, tuple]] = {}
     for cid, v in values.items():
         cell = layout.cells[cid]
@@ -307,6 +313,7 @@ def corpus_dirs(cache: Path, n: int, rejected_share: float, seed: int) -> tuple[
 
 def cached_corpus(cache: Path, n: int, rejected_share: float, seed: int) -> tuple[Path, Path]:
     """The base set and corpus folders, each built (once) if missing."""
+    cache.mkdir(parents=True, exist_ok=True)
     bases_dir, corpus = corpus_dirs(cache, n, rejected_share, seed)
     if not (bases_dir / "libreoffice").exists():
         log(f"building the LibreOffice base set in {bases_dir}")
@@ -569,7 +576,6 @@ def time_libreoffice(files: list[Path]) -> dict | None:
 
 def run(args) -> dict:
     cache = Path(args.cache).expanduser()
-    cache.mkdir(parents=True, exist_ok=True)
     bases_dir, corpus = cached_corpus(cache, args.n, args.rejected_share, args.seed)
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     forms = {name: m["form"] for name, m in manifest["files"].items()}

@@ -161,25 +161,31 @@ def load_base(path: Path, form: str, k: int) -> Base:
     si = next(m.group(0) for m in re.finditer(r"<si>.*?</si>", parts["xl/sharedStrings.xml"].decode(), re.S)
               if "".join(re.findall(r"<t[^>]*>(.*?)</t>", m.group(0), re.S)) == name)
     base = Base(form, name, si, infos, parts)
-    names = sheet_parts(base.parts.__getitem__)
-    base.part_of = dict(names)
+    sheets, _ = package_parts(base.parts.__getitem__)
+    base.part_of = dict(sheets)
     return base
 
 
-def sheet_parts(read) -> list[tuple[str, str]]:
-    """(sheet name, zip member) in workbook order, found through [Content_Types].xml and the rels."""
+def package_parts(read) -> tuple[list[tuple[str, str]], str | None]:
+    """([(sheet name, zip member)] in workbook order, the shared strings' member), found through
+    [Content_Types].xml, the workbook and its rels, as a reader must (part names are not fixed)."""
     ct = ET.fromstring(read("[Content_Types].xml"))
     wb_part = next(o.get("PartName") for o in ct.iter(f"{{{NS_CT}}}Override") if o.get("ContentType") == WORKBOOK_TYPE)
     wb_part = wb_part.lstrip("/")
     folder, name = wb_part.rsplit("/", 1)
     rels = ET.fromstring(read(f"{folder}/_rels/{name}.rels"))
-    target = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{NS_PKG_REL}}}Relationship")}
+
+    def member(target: str) -> str:
+        return target.lstrip("/") if target.startswith("/") else f"{folder}/{target}"
+
+    target, sst = {}, None
+    for r in rels.iter(f"{{{NS_PKG_REL}}}Relationship"):
+        target[r.get("Id")] = r.get("Target")
+        if r.get("Type", "").endswith("/sharedStrings"):
+            sst = member(r.get("Target"))
     wb = ET.fromstring(read(wb_part))
-    out = []
-    for s in wb.iter(f"{{{NS_MAIN}}}sheet"):
-        t = target[s.get(f"{{{NS_REL}}}id")]
-        out.append((s.get("name"), t.lstrip("/") if t.startswith("/") else f"{folder}/{t}"))
-    return out
+    sheets = [(s.get("name"), member(target[s.get(f"{{{NS_REL}}}id")])) for s in wb.iter(f"{{{NS_MAIN}}}sheet")]
+    return sheets, sst
 
 
 # --- building the corpus: N files edited from the base set --------------------------------------
@@ -335,10 +341,14 @@ def cached_corpus(cache: Path, n: int, rejected_share: float, seed: int) -> tupl
 def floor_read(data: bytes, etree) -> dict[str, list]:
     """The least a correct reader does: every sheet's cells with their values resolved."""
     z = zipfile.ZipFile(io.BytesIO(data))
-    sheets = sheet_parts(lambda name: z.read(name))        # [Content_Types].xml, workbook.xml, its rels
-    c_tag, v_tag, t_tag, si_tag = (f"{{{NS_MAIN}}}{x}" for x in ("c", "v", "t", "si"))
-    sst = ["".join(t.text or "" for t in si.iter(t_tag))
-           for si in etree.fromstring(z.read("xl/sharedStrings.xml")).iter(si_tag)]
+    sheets, sst_member = package_parts(z.read)          # [Content_Types].xml, workbook.xml, its rels
+    m = f"{{{NS_MAIN}}}"
+    c_tag, v_tag, t_tag, si_tag, run_t = m + "c", m + "v", m + "t", m + "si", f"{m}r/{m}t"
+    sst = []
+    if sst_member:
+        for si in etree.fromstring(z.read(sst_member)).iter(si_tag):
+            t = si.find(t_tag)      # plain text, or rich-text runs (phonetic runs are not the text)
+            sst.append(t.text or "" if t is not None else "".join(x.text or "" for x in si.iterfind(run_t)))
     out = {}
     for name, member in sheets:
         cells = []
@@ -530,22 +540,30 @@ def time_formulas(bases_dir: Path, files: list[Path], forms: dict[str, str], etr
     models, compile_s = {}, 0.0
     with contextlib.redirect_stderr(io.StringIO()):    # its progress bars
         for form in FORMS:
-            base = bases_dir / "libreoffice" / f"{form}-00.xlsx"
+            path = bases_dir / "libreoffice" / f"{form}-00.xlsx"
             t = time.perf_counter()
-            models[form] = (formulas.ExcelModel().loads(str(base)).finish(), base.name.upper())
+            model = formulas.ExcelModel().loads(str(path)).finish()
             compile_s += time.perf_counter() - t
+            models[form] = (model, path.name.upper(), formula_cells(load_base(path, form, 0)))
         start = time.perf_counter()
         for path in files:
-            model, book = models[forms[path.name]]
+            model, book, computed = models[forms[path.name]]
             inputs = {}
             for sheet, cells in floor_read(path.read_bytes(), etree).items():
                 prefix = f"'[{book}]{sheet.upper()}'!"
-                for ref, v in cells:
-                    if isinstance(v, float):
+                skip = computed.get(sheet, ())
+                for ref, v in cells:     # the typed values only: a formula cell's cached result would
+                    if isinstance(v, float) and ref not in skip:     # replace the formula (no work)
                         inputs[prefix + ref] = v
             model.calculate(inputs=inputs)
         seconds = time.perf_counter() - start
     return {"per_file_s": seconds / len(files), "sample": len(files), "compile_s": compile_s}
+
+
+def formula_cells(base: Base) -> dict[str, set[str]]:
+    """Sheet name -> refs of the cells holding a formula in a base (the model computes them)."""
+    return {sheet: {m.group(1) for m in _CELL.finditer(base.parts[member].decode()) if "<f" in (m.group(3) or "")}
+            for sheet, member in base.part_of.items()}
 
 
 def time_libreoffice(files: list[Path]) -> dict | None:
@@ -599,6 +617,8 @@ def run(args) -> dict:
             stats = stats or ingest_stats(out)
             unchanged_s.append(time_ingest(inbox, out, args.jobs))
             changed_s.append(time_rerun_changed(inbox, out, args.jobs, alternates))
+            redone = ingest_stats(out)
+            redone = redone.get("files", 0) - redone.get("unchanged", 0)
             shutil.rmtree(out, ignore_errors=True)
         log("  memory (one more ingest run, /proc polled)")
         memory = measure_memory(inbox, scratch / "out-memory", args.jobs)
@@ -619,9 +639,10 @@ def run(args) -> dict:
                    "changed_on_rerun": len(alternates)},
         "ingest_stats": {k: stats.get(k) for k in ("accepted", "rejected", "errors", "warnings")},
         "floor": {"seconds": med(floor_s), "all": floor_s, "parser": parser_name},
-        "ingest": {"seconds": med(ingest_s), "all": ingest_s},
+        "ingest": {"seconds": med(ingest_s), "all": ingest_s, "files_per_s": n / med(ingest_s),
+                   "x_floor": med(ingest_s) / med(floor_s), "x_floor_spread": med(ingest_s) / (med(floor_s) / args.jobs)},
         "rerun_unchanged": {"seconds": med(unchanged_s), "all": unchanged_s},
-        "rerun_1pct_changed": {"seconds": med(changed_s), "all": changed_s},
+        "rerun_1pct_changed": {"seconds": med(changed_s), "all": changed_s, "processed": redone},
         "memory": memory,
         "generate": {"seconds": generate_s, "workbooks": generate_count},
         "startup": {"seconds": startup_s},
@@ -654,7 +675,8 @@ def report(res: dict) -> None:
     for key, label in (("rerun_unchanged", "re-run, nothing changed"),
                        ("rerun_1pct_changed", f"re-run, {c['changed_on_rerun']} files (1%) changed")):
         s = res[key]["seconds"]
-        row(label, "", f"{s:7.2f} s total  ({s / ingest:.0%} of a full run)")
+        done = f"; {res[key]['processed']} files processed again" if "processed" in res[key] else ""
+        row(label, "", f"{s:7.2f} s total  ({s / ingest:.0%} of a full run{done})")
     m = res["memory"]
     row("peak RSS, ingest parent", f"{m['parent_mb']:.0f} MB", "")
     row("peak RSS, ingest workers", f"{m['worker_max_mb']:.0f} MB",

@@ -317,6 +317,16 @@ def corpus_dirs(cache: Path, n: int, rejected_share: float, seed: int) -> tuple[
     return keyed("bases", common), keyed("corpus", {**common, "n": n, "rejected_share": rejected_share})
 
 
+def settle(built: Path, target: Path) -> None:
+    """Move a finished build into place; a concurrent run that got there first wins."""
+    try:
+        built.rename(target)
+    except OSError:
+        if not target.exists():
+            raise
+        shutil.rmtree(built, ignore_errors=True)
+
+
 def cached_corpus(cache: Path, n: int, rejected_share: float, seed: int) -> tuple[Path, Path]:
     """The base set and corpus folders, each built (once) if missing."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -325,13 +335,13 @@ def cached_corpus(cache: Path, n: int, rejected_share: float, seed: int) -> tupl
         log(f"building the LibreOffice base set in {bases_dir}")
         tmp = Path(tempfile.mkdtemp(dir=cache, prefix="tmp-bases-"))
         make_bases(tmp, seed)
-        tmp.rename(bases_dir)
+        settle(tmp, bases_dir)
     if not (corpus / "manifest.json").exists():
         log(f"building {n} files in {corpus}")
         t = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(dir=cache, prefix="tmp-corpus-"))
         build_corpus(tmp, bases_dir, n, rejected_share, seed)
-        tmp.rename(corpus)
+        settle(tmp, corpus)
         log(f"  built in {time.perf_counter() - t:.1f} s")
     return bases_dir, corpus
 

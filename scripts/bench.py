@@ -158,8 +158,8 @@ def load_base(path: Path, form: str, k: int) -> Base:
         parts = {i.filename: z.read(i) for i in z.infolist()}
         infos = z.infolist()
     name = placeholder(form, k)
-    si = next(m.group(0) for m in re.finditer(r"<si>.*?</si>", parts["xl/sharedStrings.xml"].decode(), re.S)
-              if "".join(re.findall(r"<t[^>]*>(.*?)</t>", m.group(0), re.S)) == name)
+    si = next(m.group(0) for m in re.finditer(r"<si>.*?</si>", parts["xl/sharedStrings.xml"].decode(), re.DOTALL)
+              if "".join(re.findall(r"<t[^>]*>(.*?)</t>", m.group(0), re.DOTALL)) == name)
     base = Base(form, name, si, infos, parts)
     sheets, _ = package_parts(base.parts.__getitem__)
     base.part_of = dict(sheets)
@@ -190,8 +190,8 @@ def package_parts(read) -> tuple[list[tuple[str, str]], str | None]:
 
 # --- building the corpus: N files edited from the base set --------------------------------------
 
-_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
-_FORMULA = re.compile(r"<f[ >].*?</f>|<f/>", re.S)
+_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
+_FORMULA = re.compile(r"<f[ >].*?</f>|<f/>", re.DOTALL)
 
 
 def number_text(v) -> str:
@@ -414,7 +414,7 @@ def xltool_command() -> list[str]:
 
 def timed(cmd: list[str], ok=(0,)) -> float:
     start = time.perf_counter()
-    run = subprocess.run(cmd, capture_output=True, text=True)
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if run.returncode not in ok:
         sys.exit(f"{' '.join(cmd)} failed ({run.returncode}):\n{run.stderr[-3000:]}")
@@ -520,7 +520,7 @@ def measure_memory(inbox: Path, out: Path, jobs: int, interval: float = 0.02) ->
 
 def has_option(command: str, option: str) -> bool:
     """Whether `xltool COMMAND --help` lists an option (the CLI is being reorganised in parallel)."""
-    run = subprocess.run([*xltool_command(), command, "--help"], capture_output=True, text=True,
+    run = subprocess.run([*xltool_command(), command, "--help"], capture_output=True, text=True, check=False,
                          env={**os.environ, "COLUMNS": "200"})
     return option in run.stdout
 

@@ -16,8 +16,9 @@ cached results and the check cells recomputed from them as a spreadsheet would, 
 name in the shared strings, re-zipped with the base's member order, dates and compression. About
 one in five (--rejected-share) is one a clerk got wrong: a total typed over (formula gone, sheet
 protection removed), text typed into a number cell, or an identity broken (an unbalanced table 三).
-The corpus is cached under --cache (default ~/.cache/xltool-bench), keyed by its parameters and
-the xltool version; only the first run needs LibreOffice (24 files, a few seconds).
+The corpus is cached under --cache (default ~/.cache/xltool-bench), keyed by its parameters,
+the xltool version and the forms' layout fingerprints; only the first run needs LibreOffice
+(24 files, a few seconds).
 
 What is measured, on the same files, interleaved (floor, then the ingest runs, --repeats times;
 medians reported):
@@ -316,7 +317,8 @@ def corpus_dirs(cache: Path, n: int, rejected_share: float, seed: int) -> tuple[
         digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
         return cache / f"{prefix}-{digest}"
 
-    common = {"format": CORPUS_FORMAT, "xltool": XLTOOL_VERSION, "seed": seed, "bases": BASES_PER_FORM}
+    common = {"format": CORPUS_FORMAT, "xltool": XLTOOL_VERSION, "seed": seed, "bases": BASES_PER_FORM,
+              "layouts": [get_spec(form).layout.fingerprint for form in FORMS]}
     return keyed("bases", common), keyed("corpus", {**common, "n": n, "rejected_share": rejected_share})
 
 

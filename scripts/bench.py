@@ -691,9 +691,15 @@ def report(res: dict) -> None:
     print(f"--jobs {jobs} on {res['cores']} cores; medians of {res['repeats']} interleaved runs; "
           f"floor parser: {res['floor']['parser']}\n")
     row("", "per file", "")
+    def spread_of(key: str) -> str:
+        runs = res[key]["all"]
+        return f"  (runs {min(runs):.2f}-{max(runs):.2f} s)" if len(runs) > 1 else ""
+
     row("ingest, end to end", ms(ingest / n),
-        f"{n / ingest:7.1f} files/s  {ingest:7.2f} s  {ingest / floor:.2f}x floor, {ingest / spread:.2f}x floor/{jobs}")
-    row("floor: minimal correct read, 1 process", ms(floor / n), f"{n / floor:7.1f} files/s  {floor:7.2f} s")
+        f"{n / ingest:7.1f} files/s  {ingest:7.2f} s  {ingest / floor:.2f}x floor, {ingest / spread:.2f}x floor/{jobs}"
+        + spread_of("ingest"))
+    row("floor: minimal correct read, 1 process", ms(floor / n),
+        f"{n / floor:7.1f} files/s  {floor:7.2f} s" + spread_of("floor"))
     row(f"floor / {jobs} (ideal spread over {jobs} cores)", ms(spread / n), f"{n / spread:7.1f} files/s")
     for key, label in (("rerun_unchanged", "re-run, nothing changed"),
                        ("rerun_1pct_changed", f"re-run, {c['changed_on_rerun']} files (1%) changed")):

@@ -1,0 +1,47 @@
+"""scripts/bench.py: the XML edits that make the corpus, and the floor reader (no LibreOffice needed)."""
+
+from __future__ import annotations
+
+import random
+
+import openpyxl
+import pytest
+
+from scripts.bench import add_shared_string, floor_read, parsers, set_cells
+from xltool.form.forms import get_spec
+from xltool.generate.synth import random_inputs
+from xltool.generate.writer import Agency, WriteOptions, write_workbook
+
+
+def test_set_cells_keeps_formulas_attributes_and_neighbours():
+    xml = ('<row r="7"><c r="C7" s="14" t="s"><v>3</v></c><c r="D7" s="11"/><c r="E7" s="11" t="n"><v>5</v></c>'
+           '<c r="J7" s="13" t="n"><f aca="false">SUM(D7:I7)</f><v>5</v></c></row>')
+    out = set_cells(xml, {"D7": ("n", None, "12"), "J7": ("n", None, "17"), "E7": ("s", "", "9")})
+    assert out == ('<row r="7"><c r="C7" s="14" t="s"><v>3</v></c><c r="D7" s="11" t="n"><v>12</v></c>'
+                   '<c r="E7" s="11" t="s"><v>9</v></c>'
+                   '<c r="J7" s="13" t="n"><f aca="false">SUM(D7:I7)</f><v>17</v></c></row>')
+    typed_over = set_cells(xml, {"J7": ("n", "", "99")})
+    assert '<c r="J7" s="13" t="n"><v>99</v></c>' in typed_over and "<f" not in typed_over
+
+
+def test_add_shared_string_counts():
+    sst = '<sst xmlns="x" count="5" uniqueCount="2"><si><t>a</t></si><si><r><t>b</t></r></si></sst>'
+    out, index = add_shared_string(sst, "12件")
+    assert index == 2
+    assert 'count="6"' in out and 'uniqueCount="3"' in out and out.endswith("<si><t xml:space=\"preserve\">12件</t></si></sst>")
+
+
+@pytest.mark.parametrize("parser", sorted(parsers()))
+def test_floor_read_gives_openpyxl_values(tmp_path, parser):
+    spec = get_spec("govinfo-annual-2021")
+    path = tmp_path / "a.xlsx"
+    write_workbook(spec, path, Agency("测试局", 2024, "某市"),
+                   WriteOptions(values=random_inputs(spec.layout, random.Random(3))))
+    read = floor_read(path.read_bytes(), parsers()[parser])
+    wb = openpyxl.load_workbook(path, data_only=True)
+    assert list(read) == wb.sheetnames
+    for name, cells in read.items():
+        got = {ref: v for ref, v in cells if v is not None}
+        want = {c.coordinate: c.value for row in wb[name].iter_rows() for c in row if c.value is not None}
+        assert got == {ref: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                       for ref, v in want.items()}

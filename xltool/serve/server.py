@@ -1,0 +1,80 @@
+"""Starting the intake server: roster, links, leftovers of a restart, the checker, then uvicorn.
+
+`build_intake` prepares everything but the listening socket (the tests start uvicorn themselves on
+a free port); `serve` runs it until interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from xltool.serve.agencies import Member, load_members
+from xltool.serve.app import Intake
+from xltool.serve.checker import Checker
+from xltool.serve.tokens import prepare
+from xltool.serve.upload import clean_leftovers
+
+log = logging.getLogger("xltool.serve")
+
+
+class ServeSetupError(ValueError):
+    """The folders or options cannot be served (a usage error)."""
+
+
+def form_labels(members: list[Member], form: str | None) -> dict[str, str]:
+    """Which form each agency reports on, for its page: the form given, else the edition in use for
+    its year (the checks themselves identify the form from the workbook)."""
+    from xltool.form.forms import available_forms, get_spec
+
+    specs = [get_spec(form)] if form else [get_spec(f) for f in available_forms()]
+    labels = {}
+    for m in members:
+        fits = [s for s in specs if m.year is None or m.year in s.years]
+        labels[m.name] = (fits[-1].description if len(fits) == 1 or form else fits[-1].title) if fits else ""
+    return labels
+
+
+def check_folders(inbox: Path, out: Path) -> tuple[Path, Path]:
+    inbox, out = Path(inbox).resolve(), Path(out).resolve()
+    if out == inbox or inbox in out.parents:
+        raise ServeSetupError(f"输出目录不能在收件目录之内 / the output folder must not be inside the inbox: {out}")
+    if out in inbox.parents:
+        raise ServeSetupError(f"收件目录不能在输出目录之内 / the inbox must not be inside the output folder: {inbox}")
+    inbox.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    return inbox, out
+
+
+def build_intake(inbox: Path, out: Path, roster: Path, base_url: str, year: int | None = None, form: str | None = None,
+                 jobs: int | None = None, timeout: float | None = None) -> Intake:
+    """Everything the app needs, the checker not yet started. Raises RosterError, ServeSetupError."""
+    from xltool.ingest.workers import DEFAULT_TIMEOUT
+    from xltool.xlsx.guard import Limits
+
+    inbox, out = check_folders(inbox, out)
+    members = load_members(roster, default_year=year)
+    keyring = prepare(out, members, base_url)
+    removed = clean_leftovers(out, inbox, [m.folder for m in members])
+    if removed:
+        log.info("removed %d partial upload(s) left by a restart", removed)
+    checker = Checker(inbox, out, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT)
+    intake = Intake(inbox, out, members, keyring, checker, form_labels(members, form), Limits().max_file_bytes)
+    checker.on_run_done = intake.changed
+    return intake
+
+
+def serve(intake: Intake, host: str, port: int, proxied: bool = False) -> None:
+    """Run until interrupted (Ctrl-C / SIGTERM): the checker in its thread, uvicorn in this one."""
+    import uvicorn
+
+    from xltool.serve.app import create_app
+
+    intake.checker.start()
+    try:
+        uvicorn.run(create_app(intake), host=host, port=port, proxy_headers=proxied,
+                    forwarded_allow_ips="127.0.0.1" if proxied else None, server_header=False,
+                    log_level="info", timeout_graceful_shutdown=10)
+    finally:
+        intake.checker.stop()

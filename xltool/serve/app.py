@@ -26,6 +26,7 @@ import asyncio
 import base64
 import hashlib
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -79,6 +80,23 @@ class Intake:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cache: tuple[int, dict[str, dict[str, Any]]] | None = None
     generation: int = 0
+    _ring_stamp: tuple[int, int, int] | None = None
+
+    def ring(self) -> Keyring:
+        """The keyring, read again when its file changed: `xltool serve --rotate` run beside a
+        running server takes effect at the next request."""
+        from xltool.serve.tokens import TOKENS_FILE, load_keyring
+
+        try:
+            st = os.stat(self.out / TOKENS_FILE)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            return self.keyring
+        if stamp != self._ring_stamp:
+            with self._lock:
+                self.keyring = load_keyring(self.out) or self.keyring
+                self._ring_stamp = stamp
+        return self.keyring
 
     def changed(self) -> None:
         with self._lock:
@@ -129,7 +147,7 @@ def create_app(intake: Intake) -> Starlette:
         return HTMLResponse(pages.error_page("页面不存在", "Not found. Check the link you were sent."), 404)
 
     def member_of(request: Request) -> Member | None:
-        return intake.keyring.member_for(request.path_params.get("token", ""), intake.members)
+        return intake.ring().member_for(request.path_params.get("token", ""), intake.members)
 
     def wants_json(request: Request) -> bool:
         return "application/json" in request.headers.get("accept", "")
@@ -168,7 +186,7 @@ def create_app(intake: Intake) -> Starlette:
                  "feedback_url": v.feedback_url} for v in views]})
         just = request.query_params.get("just")
         html = pages.agency_page(member.name, intake.form_labels.get(member.name, ""), member.year, views, f"/u/{token}",
-                                 intake.keyring.csrf(member), intake.max_bytes // (1024 * 1024), just)
+                                 intake.ring().csrf(member), intake.max_bytes // (1024 * 1024), just)
         return HTMLResponse(html)
 
     async def agency_post(request: Request) -> Response:
@@ -184,7 +202,7 @@ def create_app(intake: Intake) -> Starlette:
             received = await receive(request, intake.out, intake.max_bytes)
         except UploadRefused as e:
             return refused(api, e)
-        if not api and not intake.keyring.csrf_ok(member, received.fields.get("csrf", "")):
+        if not api and not intake.ring().csrf_ok(member, received.fields.get("csrf", "")):
             received.temp.unlink(missing_ok=True)
             return refused(api, UploadRefused(403, "页面已过期，请刷新本页后重新上传。",
                                               "The form has expired (CSRF check); reload the page and upload again."))
@@ -231,7 +249,7 @@ def create_app(intake: Intake) -> Starlette:
 
     def admin_token(request: Request) -> str | None:
         token = request.path_params.get("token") or request.query_params.get("token") or ""
-        return token if token and intake.keyring.is_admin(token) else None
+        return token if token and intake.ring().is_admin(token) else None
 
     async def admin_get(request: Request) -> Response:
         token = admin_token(request)

@@ -78,3 +78,53 @@ def serve(intake: Intake, host: str, port: int, proxied: bool = False) -> None:
                     log_level="info", timeout_graceful_shutdown=10)
     finally:
         intake.checker.stop()
+
+
+def loopback_socket(host: str = "127.0.0.1"):
+    """A listening socket on a free port (for tests and the load script: the port is known before
+    the links are written)."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    sock.listen(128)
+    return sock
+
+
+class Background:
+    """The server in a thread of this process, on a given socket: `with Background(intake, sock):`.
+    Stops uvicorn and the checker on exit."""
+
+    def __init__(self, intake: Intake, sock):
+        import threading
+
+        import uvicorn
+
+        from xltool.serve.app import create_app
+
+        self.intake, self.sock = intake, sock
+        host, port = sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(create_app(intake), log_level="warning", server_header=False,
+                                                    timeout_graceful_shutdown=5))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                       name="xltool-serve-uvicorn")
+
+    def __enter__(self) -> Background:
+        import time
+
+        self.intake.checker.start()
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+        self.intake.checker.stop()
+        self.sock.close()

@@ -295,6 +295,7 @@ def create_app(intake: Intake) -> Starlette:
     routes = [
         Route("/static/serve.css", lambda r: Response(pages.CSS, media_type="text/css; charset=utf-8")),
         Route("/static/serve.js", lambda r: Response(pages.JS, media_type="text/javascript; charset=utf-8")),
+        Route("/favicon.ico", lambda r: Response(status_code=204)),   # browsers ask; a 404 would be noise
         Route("/u/{token}", agency_get, methods=["GET"]),
         Route("/u/{token}", agency_post, methods=["POST"]),
         Route("/u/{token}/feedback/{name}", agency_feedback, methods=["GET"]),

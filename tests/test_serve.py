@@ -9,6 +9,7 @@ import csv
 import io
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -280,15 +281,43 @@ def test_an_agency_token_does_not_open_the_coordinators_page(served):
 
 # --- restarts and rotation --------------------------------------------------------------------------
 
-def test_a_restart_removes_partial_uploads(served):
-    from xltool.serve.agencies import load_members
-    folder = next(m.folder for m in load_members(served.roster) if m.name == "某某区教育局")
-    partial = served.out / INCOMING / "part-0123456789abcdef01234567"
+def test_a_restart_removes_partial_uploads_and_checks_what_waited(tmp_path):
+    roster = write_roster(tmp_path / "agencies.csv")
+    sock = loopback_socket()
+    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    intake = build_intake(tmp_path / "inbox", tmp_path / "out", roster, url)
+    folder = next(m.folder for m in intake.members if m.name == "某某区教育局")
+    partial = tmp_path / "out" / INCOMING / "part-0123456789abcdef01234567"
+    partial.parent.mkdir(parents=True)
     partial.write_bytes(b"half an upload")
-    hidden = served.inbox / folder / ".serve-0123456789abcdef.part"
+    hidden = tmp_path / "inbox" / folder / ".serve-0123456789abcdef.part"
+    hidden.parent.mkdir(parents=True)
     hidden.write_bytes(b"half a copy")
-    build_intake(served.inbox, served.out, served.roster, served.url)
-    assert not partial.exists() and not hidden.exists()
+    stored = tmp_path / "inbox" / folder / "20260101-000000-000000-abcdef.xlsx"   # stored, then the server stopped
+    stored.write_bytes(GOOD.read_bytes())
+    with Background(intake, sock):
+        assert not partial.exists() and not hidden.exists()
+        link = read_links(tmp_path / "out")["某某区教育局"]
+        for _ in range(200):
+            uploads = httpx.get(link, headers=API).json()["uploads"]
+            if uploads[0]["status"] is not None:
+                break
+            time.sleep(0.05)
+        assert uploads[0]["status"] == "accepted"
+
+
+def test_a_second_server_on_the_same_output_folder_is_refused(served):
+    import subprocess
+    import sys
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    cmd = [sys.executable, "-m", "xltool.cli", "serve", "--inbox", str(served.inbox), "--out", str(served.out),
+           "--roster", str(served.roster), "--port", str(port)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2
+    assert "another xltool serve" in done.stderr
 
 
 def test_a_rotated_link_stops_working_at_once_and_the_new_one_works(served):

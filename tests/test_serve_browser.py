@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 
 import openpyxl
 import pytest
@@ -41,6 +42,9 @@ def server(tmp_path):
     intake = build_intake(tmp_path / "inbox", tmp_path / "out", roster, url, jobs=2)
     with Background(intake, sock):
         admin = (tmp_path / "out" / tokens.ADMIN_LINK).read_text(encoding="utf-8").strip()
+        deadline = time.monotonic() + 60
+        while intake.checker.runs == 0 and time.monotonic() < deadline:   # the first run writes report.html
+            time.sleep(0.05)
         yield read_links(tmp_path / "out"), admin
 
 

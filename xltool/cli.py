@@ -302,7 +302,11 @@ def serve_cmd(
         raise typer.Exit(2)
     err.print(f"单位链接 / agency links: {escape(str(intake.out / tokens.LINKS_CSV))}\n"
               f"协调员链接 / coordinator link: {escape(str(intake.out / tokens.ADMIN_LINK))}")
-    serve(intake, host, port, proxied=proxied)
+    try:
+        serve(intake, host, port, proxied=proxied)
+    except ServeSetupError as e:
+        err.print(f"[red]{escape(str(e))}[/red]")
+        raise typer.Exit(2)
 
 
 def main() -> None:

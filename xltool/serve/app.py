@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from xltool.serve import pages
 from xltool.serve.agencies import Member
-from xltool.serve.checker import Checker
+from xltool.serve.checker import Checker, kept_feedback
 from xltool.serve.tokens import Keyring
 from xltool.serve.upload import UploadRefused, receive, store
 
@@ -160,8 +160,7 @@ def create_app(intake: Intake) -> Starlette:
         return sorted((p.name for p in folder.iterdir() if UPLOAD_NAME.fullmatch(p.name)), reverse=True)
 
     def feedback_path(rel: str) -> Path | None:
-        from xltool.outputs.run_outputs import feedback_name
-        p = intake.out / feedback_name(rel)
+        p = kept_feedback(intake.out, rel)
         return p if p.is_file() else None
 
     def view(member: Member, token: str, name: str, entries: dict[str, dict[str, Any]]) -> pages.UploadView:
@@ -171,7 +170,7 @@ def create_app(intake: Intake) -> Starlette:
             return pages.UploadView(name, pages.received_text(name), None)
         fb = f"/u/{token}/feedback/{name}" if e.get("status") == "rejected" and feedback_path(rel) else None
         return pages.UploadView(name, pages.received_text(name), e.get("status"), e.get("findings") or [], fb,
-                                e.get("errors", 0), e.get("warnings", 0))
+                                e.get("errors", 0), e.get("warnings", 0), pages.mismatch_notices(member.name, member.year, e))
 
     async def agency_get(request: Request) -> Response:
         member = member_of(request)
@@ -209,6 +208,7 @@ def create_app(intake: Intake) -> Starlette:
         rel = await run_in_threadpool(store, received, intake.inbox, member.folder)
         name = rel.rsplit("/", 1)[1]
         entry = await verdict_of(rel)
+        log.info("upload %s from %s: %s", rel, member.name, entry.get("status") if entry else "still being checked")
         if api:
             if entry is None:
                 return JSONResponse({"path": rel, "status": None, "findings": []}, 202)

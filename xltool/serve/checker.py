@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("xltool.serve")
+KEPT_FEEDBACK = "serve-feedback"   # in OUT: each rejected upload's feedback workbook, as its agency got it
 BUSY_RETRY_SECONDS = 1.0
 
 
@@ -94,6 +95,8 @@ class Checker:
 
     def _answer(self, result) -> None:
         """ingest's on_file: a waiting upload gets its entry the moment its verdict exists."""
+        if not result.unchanged and result.status == "rejected":
+            keep_feedback(self.out, result.path)
         with self._lock:
             futures = self._waiting.pop(result.path, [])
         if futures:
@@ -107,3 +110,30 @@ class Checker:
         for fut in futures:
             if not fut.done():
                 fut.set_exception(error)
+
+
+def kept_feedback(out: Path, rel: str) -> Path:
+    return Path(out) / KEPT_FEEDBACK / f"{rel}.xlsx"
+
+
+def keep_feedback(out: Path, rel: str) -> None:
+    """Keep the feedback workbook the worker just wrote for this upload, under a second name (a hard
+    link: no copy). The run's own feedback/ holds only the returns in use, so it drops the workbook
+    of an upload sent twice or replaced by a newer one; the agency can still download what it was shown."""
+    import os
+
+    from xltool.outputs.run_outputs import feedback_name
+
+    source = Path(out) / feedback_name(rel)
+    target = kept_feedback(out, rel)
+    if not source.is_file():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".link-{threading.get_ident()}-{target.name}")
+    try:
+        temp.unlink(missing_ok=True)
+        os.link(source, temp)
+        os.replace(temp, target)
+    except OSError:
+        log.warning("could not keep the feedback workbook of %s", rel)
+        temp.unlink(missing_ok=True)

@@ -38,6 +38,7 @@ button[disabled] { opacity: .6; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid #e4e7ec; vertical-align: top; }
 th { color: #667085; font-weight: 600; font-size: 13px; }
+td.sev { white-space: nowrap; }
 td.where { white-space: nowrap; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
 tr.error td:first-child { border-left: 3px solid #b42318; } tr.warning td:first-child { border-left: 3px solid #f79009; }
 .totals { display: flex; gap: 12px; flex-wrap: wrap; }
@@ -71,6 +72,7 @@ class UploadView:
     feedback_url: str | None = None
     errors: int = 0
     warnings: int = 0
+    notices: list[str] = field(default_factory=list)   # the return names another agency or year than the link's
 
 
 def received_text(name: str) -> str:
@@ -104,13 +106,25 @@ def findings_table(findings: list[dict[str, Any]]) -> str:
     for f in findings[:MAX_FINDINGS_SHOWN]:
         sev = f.get("severity") or "info"
         where = f"{f['sheet']}!{f['cell']}" if f.get("sheet") and f.get("cell") else (f.get("sheet") or "—")
-        rows.append(f'<tr class="{esc(sev)}"><td class="where">{esc(where)}</td><td>{esc(SEVERITY_ZH.get(sev, sev))}</td>'
+        rows.append(f'<tr class="{esc(sev)}"><td class="where">{esc(where)}</td><td class="sev">{esc(SEVERITY_ZH.get(sev, sev))}</td>'
                     f'<td><div>{esc(f.get("message"))}</div><div class="en">{esc(f.get("message_en"))}</div></td></tr>')
     more = len(findings) - MAX_FINDINGS_SHOWN
     tail = (f'<p class="meta">还有 {more} 条问题未列出，请下载反馈表查看全部 / {more} more in the feedback workbook</p>'
             if more > 0 else "")
     return ('<table class="findings"><thead><tr><th>位置</th><th>级别</th><th>问题 / finding</th></tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>" + tail)
+
+
+def mismatch_notices(agency: str, year: int | None, entry: dict[str, Any]) -> list[str]:
+    """What the return says that does not fit the link it came through: another agency, another year."""
+    notes = []
+    found = (entry.get("agency") or "").strip()
+    if found and found != agency:
+        notes.append(f"注意：报表中的填报单位是“{found}”，与本链接的单位“{agency}”不一致，请确认没有上传其他单位的报表。"
+                     f" / The workbook names another agency than this link's.")
+    if year and entry.get("year") and entry["year"] != year:
+        notes.append(f"注意：报表的报告年度是 {entry['year']} 年，本次收集的是 {year} 年度。 / The workbook is for another year.")
+    return notes
 
 
 def _feedback_link(u: UploadView) -> str:
@@ -127,7 +141,8 @@ def _verdict_card(u: UploadView) -> str:
                 }.get(u.status, "该文件不是报表，已跳过。/ Not a return; skipped.")
         link = (f'<p><a href="{esc(u.feedback_url)}" download id="feedback-link">下载反馈表（在原表中标出问题） / '
                 f"download the feedback workbook</a></p>" if u.feedback_url else "")
-        body = (f"<p>{esc(head)}</p><p class=\"meta\">错误 {u.errors} · 警告 {u.warnings}</p>{link}"
+        notes = "".join(f'<p class="notice">{esc(n)}</p>' for n in u.notices)
+        body = (f"<p>{esc(head)}</p>{notes}<p class=\"meta\">错误 {u.errors} · 警告 {u.warnings}</p>{link}"
                 + findings_table(u.findings))
     return (f'<section class="card verdict {cls}" id="latest"><div class="big">{badge(u.status)}</div>'
             f'<div class="meta">上传时间 {esc(u.received)} · 文件编号 {esc(u.name)}</div>{body}</section>')

@@ -56,28 +56,65 @@ def build_intake(inbox: Path, out: Path, roster: Path, base_url: str, year: int 
     inbox, out = check_folders(inbox, out)
     members = load_members(roster, default_year=year)
     keyring = prepare(out, members, base_url)
-    removed = clean_leftovers(out, inbox, [m.folder for m in members])
-    if removed:
-        log.info("removed %d partial upload(s) left by a restart", removed)
     checker = Checker(inbox, out, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT)
     intake = Intake(inbox, out, members, keyring, checker, form_labels(members, form), Limits().max_file_bytes)
     checker.on_run_done = intake.changed
     return intake
 
 
+class ServeLock:
+    """One server per output folder: a second one would remove the first one's uploads in flight as
+    leftovers. A POSIX record lock, released when the process dies."""
+
+    def __init__(self, out: Path):
+        self.path = Path(out) / ".xltool-serve.lock"
+        self.fh = None
+
+    def acquire(self) -> None:
+        import fcntl
+        self.fh = open(self.path, "a+")
+        try:
+            fcntl.lockf(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            self.fh = None
+            raise ServeSetupError(f"另一个 xltool serve 正在使用输出目录 {self.path.parent} / another xltool serve "
+                                  f"is using {self.path.parent}") from None
+
+    def release(self) -> None:
+        if self.fh:
+            self.fh.close()
+            self.fh = None
+
+
+def start(intake: Intake) -> ServeLock:
+    """Before listening: the output folder's lock, the leftovers of uploads cut short by a restart
+    removed, the checker started (it catches up with the inbox first)."""
+    lock = ServeLock(intake.out)
+    lock.acquire()
+    removed = clean_leftovers(intake.out, intake.inbox, [m.folder for m in intake.members])
+    if removed:
+        log.warning("removed %d partial upload(s) left by a restart", removed)
+    intake.checker.start()
+    return lock
+
+
 def serve(intake: Intake, host: str, port: int, proxied: bool = False) -> None:
-    """Run until interrupted (Ctrl-C / SIGTERM): the checker in its thread, uvicorn in this one."""
+    """Run until interrupted (Ctrl-C / SIGTERM): the checker in its thread, uvicorn in this one.
+    No access log: its lines would hold the secret tokens (the app logs uploads by agency name)."""
     import uvicorn
 
     from xltool.serve.app import create_app
 
-    intake.checker.start()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    lock = start(intake)   # ServeSetupError when another server has the folder
     try:
         uvicorn.run(create_app(intake), host=host, port=port, proxy_headers=proxied,
                     forwarded_allow_ips="127.0.0.1" if proxied else None, server_header=False,
-                    log_level="info", timeout_graceful_shutdown=10)
+                    access_log=False, log_level="info", timeout_graceful_shutdown=10)
     finally:
         intake.checker.stop()
+        lock.release()
 
 
 def loopback_socket(host: str = "127.0.0.1"):
@@ -107,14 +144,15 @@ class Background:
         host, port = sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
         self.server = uvicorn.Server(uvicorn.Config(create_app(intake), log_level="warning", server_header=False,
-                                                    timeout_graceful_shutdown=5))
+                                                    access_log=False, timeout_graceful_shutdown=5))
+        self.lock: ServeLock | None = None
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True,
                                        name="xltool-serve-uvicorn")
 
     def __enter__(self) -> Background:
         import time
 
-        self.intake.checker.start()
+        self.lock = start(self.intake)
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -128,3 +166,5 @@ class Background:
         self.thread.join(15)
         self.intake.checker.stop()
         self.sock.close()
+        if self.lock:
+            self.lock.release()

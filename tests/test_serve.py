@@ -270,6 +270,9 @@ def test_the_coordinators_page_shows_progress_over_the_roster_and_links_the_outp
     report = httpx.get(f"{served.url}/admin/{token}/files/report.html")
     assert report.status_code == 200 and "收件校验报告" in report.text
     assert "'sha256-" in report.headers["content-security-policy"]
+    feedback = report.text.split('href="feedback/', 1)[1].split('"', 1)[0]
+    linked = httpx.get(f"{served.url}/admin/{token}/files/feedback/{feedback}")
+    assert linked.status_code == 200 and linked.content[:2] == b"PK", "report.html's feedback links work"
     assert httpx.get(f"{served.url}/admin/{token}/files/ledger.sqlite").status_code == 404
     assert httpx.get(f"{served.url}/admin/{token}/files/..%2Fledger.sqlite").status_code == 404
 

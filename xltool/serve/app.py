@@ -51,6 +51,7 @@ UPLOAD_NAME = re.compile(r"\d{8}-\d{6}-\d{6}-[0-9a-f]{6}(\.[a-z]{2,4})?")
 VERDICT_WAIT = 90.0           # seconds a POST waits for its verdict before answering "still checking"
 MAX_UPLOADS_PER_AGENCY = 500  # bounded: a leaked link cannot fill the disk
 MAX_UPLOADS_LISTED = 100
+MAX_UPLOADS_IN_FLIGHT = 100   # uploads being received or checked at once; more wait for a 503 and retry
 ADMIN_OUTPUTS = ("report.html", "summary.xlsx", "values.csv", "missing.csv", "run.json")
 CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
@@ -80,6 +81,7 @@ class Intake:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cache: tuple[int, dict[str, dict[str, Any]]] | None = None
     generation: int = 0
+    in_flight: int = 0
     _ring_stamp: tuple[int, int, int] | None = None
 
     def ring(self) -> Keyring:
@@ -116,7 +118,8 @@ class Intake:
         finally:
             ledger.close()
         with self._lock:
-            known.update(self.verdicts)
+            for path, entry in self.verdicts.items():   # the ledger wins: a later `ingest --full` may judge anew
+                known.setdefault(path, entry)
             self._cache = (gen, known)
         return known
 
@@ -197,6 +200,15 @@ def create_app(intake: Intake) -> Starlette:
         if len(uploads_of(member)) >= MAX_UPLOADS_PER_AGENCY:
             return refused(api, UploadRefused(429, "上传次数已达上限，请联系报表收集负责人。",
                                               "Too many uploads for this agency; contact the coordinator."))
+        if intake.in_flight >= MAX_UPLOADS_IN_FLIGHT:
+            return refused(api, UploadRefused(503, "服务器正忙，请稍等一分钟后重新上传。", "Busy: upload again in a minute."))
+        intake.in_flight += 1     # the event loop's thread only: no lock needed
+        try:
+            return await receive_and_check(request, member, token, api)
+        finally:
+            intake.in_flight -= 1
+
+    async def receive_and_check(request: Request, member: Member, token: str, api: bool) -> Response:
         try:
             received = await receive(request, intake.out, intake.max_bytes)
         except UploadRefused as e:

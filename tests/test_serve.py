@@ -347,3 +347,19 @@ def test_the_rotate_command_rewrites_links_and_exits(tmp_path):
     assert link in first.output
     unknown = CliRunner().invoke(app, [*args, "--rotate", "不存在的单位"])
     assert unknown.exit_code == 2 and "no such agency" in unknown.output
+
+
+def test_an_upload_whose_request_is_gone_does_not_stop_the_others(tmp_path):
+    from xltool.serve.checker import Checker
+    (tmp_path / "inbox" / "甲").mkdir(parents=True)
+    (tmp_path / "inbox" / "甲" / "a.xlsx").write_bytes(GOOD.read_bytes())
+    (tmp_path / "inbox" / "甲" / "b.xlsx").write_bytes(BAD.read_bytes())
+    checker = Checker(tmp_path / "inbox", tmp_path / "out", jobs=1, timeout=60)
+    gone = checker.submit("甲/a.xlsx")
+    gone.cancel()                       # its client went away while it waited
+    waiting = [checker.submit("甲/a.xlsx"), checker.submit("甲/b.xlsx")]
+    checker.start()
+    try:
+        assert [f.result(timeout=120)["status"] for f in waiting] == ["accepted", "rejected"]
+    finally:
+        checker.stop()

@@ -279,6 +279,13 @@ def serve_cmd(
 
     err = _console(True)
     base_url = public_url or f"http://{host}:{port}"
+    if host not in ("127.0.0.1", "localhost", "::1") and not proxied:
+        err.print("[yellow]注意 / note:[/yellow] 服务直接对外且未加密，链接中的令牌可能被截获；请放在 HTTPS 反向代理之后"
+                  "（见 README）。 / listening beyond this machine without HTTPS: the tokens in the links can be "
+                  "read on the way; put it behind an HTTPS reverse proxy (see README).")
+    if public_url is None and host in ("0.0.0.0", "::"):
+        err.print("[yellow]注意 / note:[/yellow] 请用 --public-url 指定单位访问的地址，否则 links.csv 中的链接无法打开。"
+                  " / give --public-url, or the links in links.csv will not open.")
     try:
         if rotate is not None or rotate_admin:
             from xltool.serve.agencies import load_members

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import Any
 
@@ -102,14 +102,25 @@ class Checker:
         if futures:
             entry: dict[str, Any] = result.entry()
             for fut in futures:
-                fut.set_result(entry)
+                _settle(fut, entry)
 
     def _fail(self, paths: set[str], error: Exception) -> None:
         with self._lock:
             futures = [f for p in paths for f in self._waiting.pop(p, [])]
         for fut in futures:
-            if not fut.done():
-                fut.set_exception(error)
+            _settle(fut, error=error)
+
+
+def _settle(fut: Future, result: Any = None, error: Exception | None = None) -> None:
+    """Give a waiting upload its answer, unless its request is gone (the future was cancelled):
+    an exception here would stop the ingest run for everyone."""
+    try:
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)
+    except InvalidStateError:
+        pass
 
 
 def kept_feedback(out: Path, rel: str) -> Path:

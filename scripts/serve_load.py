@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "inbox" / "乐山市机关事务管理局_2020.xlsx"
 MAX_COUNT = 200
+MAX_PREFILL = 1000
 API = {"Accept": "application/json", "X-Requested-With": "serve_load"}
 
 
@@ -34,6 +35,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="worker processes of the server")
     ap.add_argument("--max-seconds", type=float, default=120.0, help="stop sending after this long")
     ap.add_argument("--file", type=Path, default=SAMPLE, help="the workbook to upload")
+    ap.add_argument("--prefill", type=int, default=0,
+                    help=f"returns already in the inbox before the server starts (at most {MAX_PREFILL}): every "
+                         "upload's run walks them, so this shows the cost of a fuller inbox")
     args = ap.parse_args()
     count = max(1, min(args.count, MAX_COUNT))
     sys.path.insert(0, str(ROOT))
@@ -51,14 +55,20 @@ def main() -> None:
             w = csv.writer(fh)
             w.writerow(["单位名称", "年度"])
             w.writerows([f"压测单位{i:03d}", 2020] for i in range(args.agencies))
+        for i in range(max(0, min(args.prefill, MAX_PREFILL))):
+            folder = base / "inbox" / f"压测单位{i % args.agencies:03d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"20200101-000000-{i:06d}-000000.xlsx").write_bytes(data)
         sock = loopback_socket("127.0.0.1")
         url = "http://127.0.0.1:%d" % sock.getsockname()[1]
         intake = build_intake(base / "inbox", base / "out", roster, url, jobs=args.jobs)
         with Background(intake, sock):
             with open(base / "out" / LINKS_CSV, encoding="utf-8-sig") as fh:
                 links = [row[2] for row in list(csv.reader(fh))[1:]]
+            t0 = time.perf_counter()
             while intake.checker.runs == 0:
                 time.sleep(0.05)
+            first_run = time.perf_counter() - t0
             deadline = time.monotonic() + args.max_seconds
 
             latencies = []
@@ -88,7 +98,8 @@ def main() -> None:
             done, elapsed, times = asyncio.run(throughput())
             files = sum(1 for p in (base / "inbox").rglob("*") if p.is_file())
 
-    print(f"file: {args.file.name} ({len(data) // 1024} KB), server workers: {args.jobs}, agencies: {args.agencies}")
+    print(f"file: {args.file.name} ({len(data) // 1024} KB), server workers: {args.jobs}, agencies: {args.agencies}, "
+          f"returns in the inbox at start: {args.prefill} (first run: {first_run:.1f} s)")
     print(f"one verdict (upload -> verdict, one at a time, n={len(latencies)}): "
           f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
     print(f"throughput: {done}/{count} uploads with a verdict in {elapsed:.1f} s = {done / elapsed:.1f} uploads/s "

@@ -4,5 +4,5 @@ link and sees the verdict at once; the coordinator watches progress over the ros
 agencies.py (roster rows -> agencies and their inbox folders), tokens.py (secret links, CSRF),
 upload.py (streaming multipart to disk under the size cap, into the inbox atomically),
 checker.py (the background ingest that judges uploads and refreshes the run outputs),
-pages.py (HTML), app.py (the Starlette app, routes, security headers), server.py (uvicorn).
+intake.py (the state the pages read), pages.py (HTML), app.py (the Starlette app, routes, security headers), server.py (uvicorn).
 """

@@ -26,10 +26,7 @@ import asyncio
 import base64
 import hashlib
 import logging
-import os
 import re
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -42,8 +39,8 @@ from starlette.routing import Route
 
 from xltool.serve import pages
 from xltool.serve.agencies import Member
-from xltool.serve.checker import Checker, kept_feedback
-from xltool.serve.tokens import Keyring
+from xltool.serve.checker import kept_feedback
+from xltool.serve.intake import Intake
 from xltool.serve.upload import UploadRefused, receive, store
 
 log = logging.getLogger("xltool.serve")
@@ -64,64 +61,6 @@ SECURITY_HEADERS = {
     "cross-origin-resource-policy": "same-origin",
 }
 JSON_CLIENT_HEADER = "x-requested-with"
-
-
-@dataclass
-class Intake:
-    """What the app serves from: the folders, the roster, the keyring and the checker."""
-
-    inbox: Path
-    out: Path
-    members: list[Member]
-    keyring: Keyring
-    checker: Checker
-    form_labels: dict[str, str]     # agency name -> which form it reports on, for its page
-    max_bytes: int
-    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)   # this process's verdicts by path
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _cache: tuple[int, dict[str, dict[str, Any]]] | None = None
-    generation: int = 0
-    in_flight: int = 0
-    _ring_stamp: tuple[int, int, int] | None = None
-
-    def ring(self) -> Keyring:
-        """The keyring, read again when its file changed: `xltool serve --rotate` run beside a
-        running server takes effect at the next request."""
-        from xltool.serve.tokens import TOKENS_FILE, load_keyring
-
-        try:
-            st = os.stat(self.out / TOKENS_FILE)
-            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except OSError:
-            return self.keyring
-        if stamp != self._ring_stamp:
-            with self._lock:
-                self.keyring = load_keyring(self.out) or self.keyring
-                self._ring_stamp = stamp
-        return self.keyring
-
-    def changed(self) -> None:
-        with self._lock:
-            self.generation += 1
-
-    def entries(self) -> dict[str, dict[str, Any]]:
-        """Every file's latest run-report entry by inbox path: the ledger's, then this process's."""
-        from xltool.ingest.ledger import Ledger
-
-        with self._lock:
-            gen = self.generation
-            if self._cache and self._cache[0] == gen:
-                return self._cache[1]
-        ledger = Ledger(self.out)
-        try:
-            known = {path: k.entry for path, k in ledger.known().items()}
-        finally:
-            ledger.close()
-        with self._lock:
-            for path, entry in self.verdicts.items():   # the ledger wins: a later `ingest --full` may judge anew
-                known.setdefault(path, entry)
-            self._cache = (gen, known)
-        return known
 
 
 def security_headers(app):

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 
 from xltool.serve.agencies import Member, load_members
-from xltool.serve.app import Intake
 from xltool.serve.checker import Checker
+from xltool.serve.intake import Intake
 from xltool.serve.tokens import prepare
 from xltool.serve.upload import clean_leftovers
 

@@ -363,3 +363,16 @@ def test_an_upload_whose_request_is_gone_does_not_stop_the_others(tmp_path):
         assert [f.result(timeout=120)["status"] for f in waiting] == ["accepted", "rejected"]
     finally:
         checker.stop()
+
+
+def test_a_roster_naming_an_agency_twice_is_a_usage_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from xltool.cli import app
+    roster = tmp_path / "agencies.csv"
+    roster.write_text("单位名称,年度,文件名\n某某区教育局,2024,a\n某某区教育局,2024,b\n", encoding="utf-8")
+    done = CliRunner().invoke(app, ["serve", "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"),
+                                    "--roster", str(roster)])
+    assert done.exit_code == 2
+    assert ":3:" in done.output and "one link per agency" in done.output
+    assert not (tmp_path / "out" / tokens.LINKS_CSV).exists()

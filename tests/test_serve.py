@@ -376,3 +376,71 @@ def test_a_roster_naming_an_agency_twice_is_a_usage_error(tmp_path):
     assert done.exit_code == 2
     assert ":3:" in done.output and "one link per agency" in done.output
     assert not (tmp_path / "out" / tokens.LINKS_CSV).exists()
+
+
+# --- the command itself, killed mid-upload ----------------------------------------------------------
+
+def _start_cli_server(tmp_path: Path, roster: Path, port: int):
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "xltool.cli", "serve", "--inbox", str(tmp_path / "inbox"), "--out",
+           str(tmp_path / "out"), "--roster", str(roster), "--port", str(port), "--jobs", "1"]
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/favicon.ico", timeout=1)
+            return proc
+        except httpx.TransportError:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("xltool serve did not start")
+
+
+def test_a_server_killed_mid_upload_leaves_no_partial_file_in_the_inbox(tmp_path):
+    import signal
+    import socket
+    roster = write_roster(tmp_path / "agencies.csv")
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = _start_cli_server(tmp_path, roster, port)
+    try:
+        link = read_links(tmp_path / "out")["某某区教育局"]
+        path = "/u/" + link.rsplit("/u/", 1)[1]
+        boundary = "xltoolboundary"
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.xlsx\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n").encode()
+        total = len(head) + 2_000_000
+        client = socket.create_connection(("127.0.0.1", port))
+        client.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+                        f"X-Requested-With: test\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+                        f"Content-Length: {total}\r\n\r\n").encode() + head + b"PK" + b"\0" * 600_000)
+        incoming = tmp_path / "out" / INCOMING
+        deadline = time.monotonic() + 30
+        while not (incoming.is_dir() and any(p.stat().st_size > 0 for p in incoming.iterdir())):
+            assert time.monotonic() < deadline, "the upload never reached the temp folder"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)         # the server dies mid-upload
+        proc.wait(10)
+        client.close()
+        assert not [p for p in (tmp_path / "inbox").rglob("*") if p.is_file()], "nothing half-written in the inbox"
+        assert list(incoming.iterdir()), "the partial upload is only in OUT's temp folder"
+
+        proc = _start_cli_server(tmp_path, roster, port)
+        assert not list(incoming.iterdir()), "the restart removed it"
+        assert read_links(tmp_path / "out")["某某区教育局"] == link
+        r = upload(link, GOOD)
+        assert r.status_code == 200 and r.json()["status"] == "accepted"
+        assert len([p for p in (tmp_path / "inbox").rglob("*") if p.is_file()]) == 1
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) in (0, -signal.SIGTERM)     # uvicorn shuts down, then re-raises the signal
+        log = proc.stderr.read().decode()
+        assert "Finished server process" in log, log
+        assert "/u/" not in log and "/admin/" not in log, "no token in the server's log"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)

@@ -444,3 +444,40 @@ def test_a_server_killed_mid_upload_leaves_no_partial_file_in_the_inbox(tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_with_previous_the_runs_add_the_cross_year_warnings_for_the_coordinator(tmp_path):
+    import json
+    import random
+
+    from xltool.form.forms import get_spec
+    from xltool.generate.synth import random_inputs
+    from xltool.generate.writer import Agency, WriteOptions, write_workbook
+    from xltool.ingest.run import ingest
+    spec = get_spec("govinfo-annual-2021")
+    last = random_inputs(spec.layout, random.Random(1))
+    (tmp_path / "in2023").mkdir()
+    write_workbook(spec, tmp_path / "in2023" / "乙局.xlsx", Agency("乙局", 2023), WriteOptions(values=last))
+    ingest(tmp_path / "in2023", tmp_path / "out2023", jobs=1)
+    now = dict(last)
+    now["t3.carried_over.research"] = last["t3.carried_forward.research"] + 2     # does not roll forward
+    write_workbook(spec, tmp_path / "乙局_2024.xlsx", Agency("乙局", 2024), WriteOptions(values=now))
+
+    roster = tmp_path / "agencies.csv"
+    roster.write_text("单位名称,年度\n乙局,2024\n", encoding="utf-8")
+    sock = loopback_socket()
+    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    intake = build_intake(tmp_path / "inbox", tmp_path / "out", roster, url, jobs=1, previous=tmp_path / "out2023")
+    with Background(intake, sock):
+        entry = upload(read_links(tmp_path / "out")["乙局"], tmp_path / "乙局_2024.xlsx").json()
+        deadline = time.monotonic() + 60
+        listed: list = []
+        while not listed and time.monotonic() < deadline:    # the run goes on to write run.json
+            report = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+            listed = [e for e in report["files"] if e["path"] == entry["path"]]
+            time.sleep(0.05)
+    codes = {f["code"] for e in listed for f in e["findings"]}
+    assert "Y-CARRY" in codes
+    from xltool.serve.server import ServeSetupError
+    with pytest.raises(ServeSetupError):
+        build_intake(tmp_path / "inbox", tmp_path / "out", roster, url, previous=tmp_path / "nowhere")

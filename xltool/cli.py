@@ -257,6 +257,8 @@ def serve_cmd(
     form: str | None = typer.Option(None, "--form", help="form id shown on the pages (default: by year)"),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="worker processes (default: the machine's cores)"),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds one file may take before it is rejected"),
+    previous: Path | None = typer.Option(None, "--previous", help="last year's output folder: the cross-year "
+                                         "warnings, as with ingest --previous"),
     proxied: bool = typer.Option(False, "--behind-proxy", help="trust X-Forwarded-* from a reverse proxy on 127.0.0.1"),
     rotate: str | None = typer.Option(None, "--rotate", help="new link for this agency (name or code), "
                                       "rewrite links.csv and exit"),
@@ -303,7 +305,8 @@ def serve_cmd(
             return
         if form is not None:
             _spec_or_exit(form)
-        intake = build_intake(inbox, out, roster, base_url, year=year, form=form, jobs=jobs, timeout=timeout)
+        intake = build_intake(inbox, out, roster, base_url, year=year, form=form, jobs=jobs, timeout=timeout,
+                              previous=previous)
     except (RosterError, ServeSetupError) as e:
         err.print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(2)

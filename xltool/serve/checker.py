@@ -27,8 +27,9 @@ BUSY_RETRY_SECONDS = 1.0
 class Checker:
     """Runs ingest in a thread; `submit(rel)` gives a Future of that file's run-report entry."""
 
-    def __init__(self, inbox: Path, out: Path, jobs: int, timeout: float, on_run_done=None):
+    def __init__(self, inbox: Path, out: Path, jobs: int, timeout: float, on_run_done=None, previous: Path | None = None):
         self.inbox, self.out, self.jobs, self.timeout = Path(inbox), Path(out), jobs, timeout
+        self.previous = previous           # last year's outputs: the cross-year warnings, as `ingest --previous`
         self.on_run_done = on_run_done     # called after each run (the pages' cache listens)
         self._waiting: dict[str, list[Future]] = {}
         self._lock = threading.Lock()
@@ -75,7 +76,8 @@ class Checker:
         with self._lock:
             wanted = set(self._waiting)
         try:
-            ingest(self.inbox, self.out, jobs=self.jobs, timeout=self.timeout, on_file=self._answer)
+            ingest(self.inbox, self.out, jobs=self.jobs, timeout=self.timeout, previous=self.previous,
+                   on_file=self._answer)
             self.last_error = None
         except IngestBusy:
             log.info("another ingest holds %s; trying again shortly", self.out)

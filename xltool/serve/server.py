@@ -48,7 +48,7 @@ def check_folders(inbox: Path, out: Path) -> tuple[Path, Path]:
 
 
 def build_intake(inbox: Path, out: Path, roster: Path, base_url: str, year: int | None = None, form: str | None = None,
-                 jobs: int | None = None, timeout: float | None = None) -> Intake:
+                 jobs: int | None = None, timeout: float | None = None, previous: Path | None = None) -> Intake:
     """Everything the app needs, the checker not yet started. Raises RosterError, ServeSetupError."""
     from xltool.ingest.workers import DEFAULT_TIMEOUT
     from xltool.xlsx.guard import Limits
@@ -56,7 +56,9 @@ def build_intake(inbox: Path, out: Path, roster: Path, base_url: str, year: int 
     inbox, out = check_folders(inbox, out)
     members = load_members(roster, default_year=year)
     keyring = prepare(out, members, base_url)
-    checker = Checker(inbox, out, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT)
+    if previous is not None and not Path(previous).is_dir():
+        raise ServeSetupError(f"找不到上年的结果目录 / no such folder: {previous}")
+    checker = Checker(inbox, out, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT, previous=previous)
     intake = Intake(inbox, out, members, keyring, checker, form_labels(members, form), Limits().max_file_bytes)
     checker.on_run_done = intake.changed
     return intake

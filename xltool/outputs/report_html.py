@@ -93,9 +93,9 @@ footer { color: var(--grey); font-size: 12px; margin-top: 24px; }
 .progress { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 16px 20px; margin: 20px 0 4px; }
 .progress h2 { margin: 0 0 4px; font-size: 18px; } .progress .en { color: var(--grey); font-weight: 400; font-size: 13px; }
 .progress .headline { font-size: 16px; } .progress .headline b { font-size: 22px; }
-.progress .bar { display: flex; height: 14px; border-radius: 7px; overflow: hidden; background: #f2f4f7; margin: 10px 0; }
-.progress .seg.accepted { background: var(--green); } .progress .seg.rejected { background: var(--red); }
-.progress .seg.missing { background: #f79009; }
+.progress .bar { display: block; width: 100%; height: 14px; border-radius: 7px; overflow: hidden; background: #f2f4f7; margin: 10px 0; }
+.progress .seg.accepted { fill: var(--green); } .progress .seg.rejected { fill: var(--red); }
+.progress .seg.missing { fill: #f79009; }
 .pcards { display: flex; gap: 12px; } .pc { flex: 1; border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; }
 .pc .n { font-size: 24px; font-weight: 700; } .pc .k { color: var(--grey); font-size: 13px; }
 .pc.accepted .n { color: var(--green); } .pc.rejected .n { color: var(--red); } .pc.missing .n { color: var(--yellow); }
@@ -167,8 +167,13 @@ def _progress(roster: dict[str, Any]) -> str:
     the agencies still missing (the 催报名单, also in missing.csv)."""
     c = roster.get("counts") or {}
     total = max(int(c.get("agencies") or 0), 1)
-    bar = "".join(f'<span class="seg {key}" style="width:{100 * int(c.get(key) or 0) / total:.2f}%"></span>'
-                  for key in ("accepted", "rejected", "missing"))
+    # an SVG bar: widths as attributes, not inline styles, so the page works under a strict CSP (xltool serve)
+    segs, x = [], 0.0
+    for key in ("accepted", "rejected", "missing"):
+        w = 100 * int(c.get(key) or 0) / total
+        segs.append(f'<rect class="seg {key}" x="{x:.2f}" y="0" width="{w:.2f}" height="1"/>')
+        x += w
+    bar = f'<svg class="bar" viewBox="0 0 100 1" preserveAspectRatio="none" role="img">{"".join(segs)}</svg>'
     cards = "".join(f'<div class="pc {key}"><div class="n">{esc(c.get(key, 0))}</div><div class="k">{zh} · {en}</div></div>'
                     for key, (zh, en) in AGENCY_STATUS.items())
     agencies = roster.get("agencies") or []
@@ -194,7 +199,7 @@ def _progress(roster: dict[str, Any]) -> str:
     return (f'<section class="progress" id="progress">\n<h2>报送进度 <span class="en">Collection progress</span></h2>\n'
             f'<div class="headline">名单 {esc(c.get("agencies", 0))} 个单位，已报送 <b>{esc(c.get("returned", 0))}</b> 个'
             f' <span class="en">{esc(c.get("returned", 0))} of {esc(c.get("agencies", 0))} agencies returned</span></div>\n'
-            f'<div class="bar">{bar}</div>\n<div class="pcards">{cards}</div>\n{lists}\n{csv_note}\n</section>')
+            f'{bar}\n<div class="pcards">{cards}</div>\n{lists}\n{csv_note}\n</section>')
 
 
 def _suggestion_note(agency: dict[str, Any]) -> str:

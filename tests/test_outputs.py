@@ -31,7 +31,8 @@ from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
 from xltool.ingest.pipeline import process_file
 from xltool.ingest.run import ingest
-from xltool.outputs.feedback import FINDINGS_SHEET, write_feedback
+from xltool.outputs.feedback import write_feedback
+from xltool.outputs.findings_sheet import FINDINGS_SHEET
 from xltool.outputs.render import render_report_html
 from xltool.outputs.report_html import render_run_report
 from xltool.outputs.summary import write_summary, write_values_csv
@@ -195,7 +196,7 @@ def test_feedback_findings_sheet_lists_every_finding(feedback_dir, results):
     findings = results[PINGTAN].findings
     assert len(rows) == len(findings)
     for row, f in zip(rows, findings):  # both in the findings' own order (errors first)
-        assert row[2] == f.code and row[3] == f.sheet and row[4] == f.cell
+        assert row[2] == f"{f.title}\n({f.code})" and row[3] == f.sheet and row[4] == f.cell
         assert row[5] == f.message and row[6] == f.message_en
     assert formula_elements(sheet_xml(feedback_dir / PINGTAN)[FINDINGS_SHEET]) == []
 

@@ -18,6 +18,7 @@ ERROR = "error"
 WARNING = "warning"
 INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
+SEVERITY_ZH = {ERROR: "错误", WARNING: "警告", INFO: "提示"}   # the words people see, once
 
 # a file's verdict
 ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"

@@ -22,21 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltool.fileio import atomic_path
-from xltool.findings import ERROR, SEVERITIES, WARNING, Finding, sort_key
+from xltool.findings import ERROR, SEVERITIES, SEVERITY_ZH, WARNING, Finding, sort_key
 from xltool.form.layout import META_SHEET
+from xltool.outputs.findings_sheet import (
+    ERROR_FILL,
+    WARNING_FILL,
+    safe_text,
+    write_with_openpyxl,
+    write_with_xlsxwriter,
+)
 from xltool.xlsx.model import WorkbookData
 
-FINDINGS_SHEET = "问题清单"
 COMMENT_AUTHOR = "xltool 校验"
-ERROR_FILL = "FFC7CE"       # Excel's own light red for "bad"
-WARNING_FILL = "FFEB9C"     # Excel's own light yellow for "neutral"
-SEVERITY_ZH = {ERROR: "错误", WARNING: "警告", "info": "提示"}
-LIST_COLUMNS = (("序号", 5), ("严重程度", 8), ("问题", 20), ("工作表", 14), ("单元格", 8),
-                ("问题及修改方法", 60), ("English", 45))
-
-# Characters XML 1.0 cannot carry; openpyxl refuses them in cell values, and a comment with
-# one would make the file unreadable.
-_ILLEGAL_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass
@@ -173,49 +170,11 @@ def _annotate(wb, sheets: dict, marks: dict, findings: list[Finding]) -> None:
         # format, borders) and shows the fill on top
         ws.conditional_format(row, col, row, col, {"type": "formula", "criteria": "TRUE",
                                                    "format": fills.get(mark.severity, fills[WARNING])})
-        text = _safe_text("\n\n".join(mark.messages))
+        text = safe_text("\n\n".join(mark.messages))
         ws.write_comment(row, col, text, {"author": COMMENT_AUTHOR, "x_scale": 2.4,
                                           "y_scale": min(1 + len(text) / 60, 6)})
-    _findings_sheet_xlsxwriter(wb, findings)
-
-
-def _findings_sheet_xlsxwriter(wb, findings: list[Finding]) -> None:
     from xltool.generate.writer import DEFAULT_PASSWORD, protect
-
-    ws = wb.add_worksheet(FINDINGS_SHEET)
-    errors = sum(f.severity == ERROR for f in findings)
-    warnings_ = sum(f.severity == WARNING for f in findings)
-    title = wb.add_format({"bold": True, "font_size": 14})
-    grey = wb.add_format({"font_color": "#595959"})
-    head = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "border_color": "#BFBFBF"})
-    body = wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "border_color": "#BFBFBF"})
-    sev = {s: wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "border_color": "#BFBFBF",
-                             "bg_color": "#" + colour}) for s, colour in ((ERROR, ERROR_FILL), (WARNING, WARNING_FILL))}
-    # write_string everywhere: agency text quoted in messages never becomes a formula
-    ws.merge_range(0, 0, 0, len(LIST_COLUMNS) - 1, _safe_text(
-        f"需要修改的问题：错误 {errors} 处（红色），警告 {warnings_} 处（黄色）"), title)
-    ws.merge_range(1, 0, 1, len(LIST_COLUMNS) - 1, _safe_text(
-        "请在各工作表中修改标出的格子（鼠标移到格子上可看批注），保存为 .xlsx 后重新报送本文件。本工作表无需修改。"
-        " / Fix the marked cells (hover for the note), save as .xlsx and return this file."), grey)
-    header_row = 3
-    for col, (name, width) in enumerate(LIST_COLUMNS):
-        ws.write_string(header_row, col, name, head)
-        ws.set_column(col, col, width)
-    for i, f in enumerate(findings, start=1):
-        cells = _list_row(i, f)
-        for col, text in enumerate(cells):
-            ws.write_string(header_row + i, col, _safe_text(text), sev.get(f.severity, body) if col == 1 else body)
-    if not findings:
-        ws.write_string(header_row + 1, 0, "没有发现问题。 / No findings.")
-    ws.freeze_panes(header_row + 1, 0)
-    # printed, the list is one page wide (landscape, wrapped text), the header on every page
-    ws.set_landscape()
-    ws.set_paper(9)   # A4
-    ws.fit_to_pages(1, 0)
-    ws.print_area(0, 0, header_row + max(len(findings), 1), len(LIST_COLUMNS) - 1)
-    ws.repeat_rows(header_row)
-    protect(ws, DEFAULT_PASSWORD)
-    ws.activate()   # the file opens on the list
+    write_with_xlsxwriter(wb, findings, protect=lambda ws: protect(ws, DEFAULT_PASSWORD))
 
 
 def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -> None:
@@ -232,7 +191,9 @@ def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -
     for (sheet_name, ref), mark in _marks(ordered).items():
         if sheet_name in wb.sheetnames:
             _mark_cell(wb[sheet_name], ref, mark)
-    _add_findings_sheet(wb, ordered)
+    ws = write_with_openpyxl(wb, ordered)
+    _protect_like_the_form(wb, ws)
+    _open_on(wb, ws)
     _save_atomic(wb, Path(target))
 
 
@@ -322,7 +283,7 @@ def _mark_cell(ws, ref: str, mark: _Mark) -> None:
     colour = ERROR_FILL if mark.severity == ERROR else WARNING_FILL
     # Only the fill changes: the cell's lock, number format and borders are kept as they were.
     cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-    text = _safe_text("\n\n".join(mark.messages))
+    text = safe_text("\n\n".join(mark.messages))
     comment = Comment(text, COMMENT_AUTHOR)
     comment.width = 360
     comment.height = min(60 + 18 * (len(text) // 22 + text.count("\n")), 400)
@@ -334,80 +295,6 @@ def _merge_anchor(ws, cell):
         if cell.coordinate in rng:
             return ws.cell(rng.min_row, rng.min_col)
     return cell
-
-
-def _add_findings_sheet(wb, findings: list[Finding]) -> None:
-    """The list of all findings, first among the tabs and the one the file opens on."""
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
-    if FINDINGS_SHEET in wb.sheetnames:  # feedback on a feedback workbook: the old list goes
-        del wb[FINDINGS_SHEET]
-    ws = wb.create_sheet(FINDINGS_SHEET, 0)
-    errors = sum(f.severity == ERROR for f in findings)
-    warnings_ = sum(f.severity == WARNING for f in findings)
-    _put(ws, 1, 1, f"需要修改的问题：错误 {errors} 处（红色），警告 {warnings_} 处（黄色）", Font(bold=True, size=14))
-    _put(ws, 2, 1, "请在各工作表中修改标出的格子（鼠标移到格子上可看批注），保存为 .xlsx 后重新报送本文件。"
-                   "本工作表无需修改。 / Fix the marked cells (hover for the note), save as .xlsx and return this file.",
-         Font(color="595959"))
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(LIST_COLUMNS))
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(LIST_COLUMNS))
-    thin = Side(style="thin", color="BFBFBF")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    header_row = 4
-    for col, (title, width) in enumerate(LIST_COLUMNS, start=1):
-        c = _put(ws, header_row, col, title, Font(bold=True))
-        c.fill = PatternFill(fill_type="solid", start_color="F2F2F2", end_color="F2F2F2")
-        c.border = box
-        ws.column_dimensions[c.column_letter].width = width
-    for i, f in enumerate(findings, start=1):
-        row = header_row + i
-        colour = ERROR_FILL if f.severity == ERROR else WARNING_FILL if f.severity == WARNING else None
-        values = (str(i), SEVERITY_ZH.get(f.severity, f.severity), f.code, f.sheet or "", f.cell or "",
-                  f.message, f.message_en)
-        for col, value in enumerate(values, start=1):
-            c = _put(ws, row, col, value)
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-            c.border = box
-            if colour and col == 2:
-                c.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-    if not findings:
-        _put(ws, header_row + 1, 1, "没有发现问题。 / No findings.")
-    ws.freeze_panes = ws.cell(header_row + 1, 1)
-    _print_one_page_wide(ws, header_row, len(findings))
-    _protect_like_the_form(wb, ws)
-    _open_on(wb, ws)
-
-
-def _list_row(i: int, f: Finding) -> tuple[str, ...]:
-    """One row of the 问题清单: the title a clerk reads, the stable code after it in brackets."""
-    return (str(i), SEVERITY_ZH.get(f.severity, f.severity), f"{f.title}\n({f.code})", f.sheet or "", f.cell or "",
-            f.message, f.message_en)
-
-
-def _print_one_page_wide(ws, header_row: int, n_findings: int) -> None:
-    from openpyxl.utils import get_column_letter
-
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_area = f"A1:{get_column_letter(len(LIST_COLUMNS))}{header_row + max(n_findings, 1)}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-
-
-def _put(ws, row: int, col: int, text: str, font=None):
-    """Write text as a string cell, never a formula, even when it starts with = + - @."""
-    c = ws.cell(row, col)
-    c.value = _safe_text(text)
-    c.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-    if font is not None:
-        c.font = font
-    return c
-
-
-def _safe_text(text: str) -> str:
-    return _ILLEGAL_XML_CHARS.sub("\ufffd", str(text))
 
 
 def _protect_like_the_form(wb, ws) -> None:

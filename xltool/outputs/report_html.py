@@ -17,12 +17,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from xltool.findings import finding_title
+from xltool.findings import SEVERITY_ZH, finding_title
 
 ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"
 STATUS_MARK = {ACCEPTED: ("✓ 通过", "accepted"), REJECTED: ("✗ 退回", "rejected"), SKIPPED: ("– 跳过", "skipped")}
 STATUS_ORDER = {REJECTED: 0, ACCEPTED: 1, SKIPPED: 2}
-SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 TOTALS = (("files", "文件", "files"), ("accepted", "通过", "accepted"), ("rejected", "退回", "rejected"),
           ("skipped", "跳过", "skipped"), ("errors", "错误", "errors"), ("warnings", "警告", "warnings"))
 # The arguments that are values a check saw or wanted (the rest are labels already in the message).

@@ -6,12 +6,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from xltool.findings import ACCEPTED, REJECTED, SKIPPED
+from xltool.findings import ACCEPTED, REJECTED, SEVERITY_ZH, SKIPPED
 from xltool.outputs.run_report import FileResult, RunReport
 
 _MARK = {ACCEPTED: "[green]✓ 通过[/green]", REJECTED: "[red]✗ 退回[/red]", SKIPPED: "[dim]– 跳过[/dim]"}
 _ORDER = {REJECTED: 0, ACCEPTED: 1, SKIPPED: 2}
-SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
 def print_run(report: RunReport, console: Console, max_problems: int = 3, max_rows: int = 40) -> None:

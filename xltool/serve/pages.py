@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from xltool.findings import SEVERITY_ZH
 from xltool.outputs.report_html import esc
 
 STATUS_TEXT = {"accepted": ("✓ 通过", "accepted"), "rejected": ("✗ 退回", "rejected"), "skipped": ("– 跳过", "skipped"),
                None: ("… 校验中", "checking")}
-SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 MAX_FINDINGS_SHOWN = 200
 
 CSS = """

@@ -17,10 +17,16 @@ openpyxl is the reference the tests compare with:
 - a sheet's max_row/max_col count every cell the file names, merged ranges, and the cells
   openpyxl creates for hyperlinks and comments.
 
-Safety: call it only after `guard.inspect_file` accepted the file, as for read.py. XML is
-parsed by the standard library's C ElementTree when the part's prolog provably has no
-DOCTYPE (so no entity can be declared; expat >= 2.4 also caps entity amplification), and by
-defusedxml with `forbid_dtd=True` otherwise. lxml is not used: it parses faster, but
+Numbers are read only as the file format writes them: the text of a number cell's `<v>` must be
+an ASCII decimal (sign, digits, fraction, exponent). Python's int() and float() also take
+'٣٥', '３５' and '1_000', which no spreadsheet program stores; such a cell keeps its text, so the
+checks report at that cell that it is not a number (openpyxl's reading, in read.py, follows
+the same rule).
+
+Safety: call it only after `guard.inspect_file` accepted the file, as for read.py. The parts
+come from the shared `package.Package` (the guard's own when `returned.open_return` reads the
+file), which parses XML with the C ElementTree only once the part is known to have no DTD.
+lxml is not used: it parses faster, but
 reaching its elements from Python costs more than it saves here (measured on the 2021 form:
 1.5 ms against 1.0 ms per workbook for the sheet parts) and it would be one more binary
 dependency. Every part is read with a size cap, so memory stays bounded.
@@ -32,10 +38,7 @@ formulas, unusual cell references, duplicate sheet names.
 
 from __future__ import annotations
 
-import io
-import posixpath
 import re
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
@@ -44,25 +47,19 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from xltool.xlsx.cells import column_index, coordinate
 from xltool.xlsx.model import CellData, SheetData, WorkbookData
+from xltool.xlsx.package import MAX_PART_BYTES, REL_NS, Package, PartTooLarge, Relationship
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_REL_NS = REL_NS
 _ROW, _V, _F, _IS, _SI = _MAIN + "row", _MAIN + "v", _MAIN + "f", _MAIN + "is", _MAIN + "si"
 _MERGE_CELLS, _SHEET_PROTECTION, _HYPERLINKS = _MAIN + "mergeCells", _MAIN + "sheetProtection", _MAIN + "hyperlinks"
 _R_ID = "{%s}id" % _REL_NS
 _COMMENTS_REL = _REL_NS + "/comments"
 
-# Content types, in the order openpyxl looks for the workbook part.
-_WORKBOOK_TYPES = (
-    "application/vnd.ms-excel.template.macroEnabled.main+xml",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
-    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-)
 _SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 _STYLES_PART = "xl/styles.xml"          # openpyxl reads styles from this fixed name
-_DEFAULT_WORKBOOK_PART = "xl/workbook.xml"
 
 _SHEET_STATES = ("visible", "hidden", "veryHidden")
 _RESERVED_GLOBAL_NAMES = ("_xlnm.Print_Titles", "_xlnm.Print_Area", "_xlnm._FilterDatabase")
@@ -74,17 +71,11 @@ _ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _BUILTIN_DATE_FORMAT_IDS = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 46, 47})
 _DATE_LETTERS = frozenset("dmhysDMHYS")   # a format without any of these is neither
 
-MAX_PART_BYTES = 8 * 1024 * 1024         # per XML part; guard-accepted forms are ~100 KB
 MAX_MERGE_AREA = 1_000_000               # merged cells painted inside the read bounds
 
-_CANONICAL_CELL = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
 _CANONICAL_RANGE = re.compile(r"\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})(?::\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6}))?")
-# Whatever may precede the root element besides a DOCTYPE, in UTF-8: a BOM, the XML
-# declaration, space, comments, processing instructions; then the root's start tag.
-_PROLOG_WITHOUT_DTD = re.compile(
-    rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]+|<!--(?:(?!-->).)*-->|<\?(?:(?!\?>).)*\?>)*<[A-Za-z_]", re.S)
-_DECLARED_ENCODING = re.compile(rb"""\A(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding[ \t\r\n]*=[ \t\r\n]*["']([^"']*)["']""")
-_BYTE_IS_CHARACTER = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}   # where the check above reads what expat reads
+# How the file format writes a number (xsd:double's lexical form, less INF and NaN): ASCII only.
+_STORED_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 class FastReadUnsupported(ValueError):
@@ -93,27 +84,19 @@ class FastReadUnsupported(ValueError):
 
 def read_workbook_fast(source: str | Path | bytes, max_rows: int = 400, max_cols: int = 60) -> WorkbookData:
     """The same WorkbookData as read.read_workbook_openpyxl(source, max_rows, max_cols)."""
-    with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source) as archive:
-        return _WorkbookReader(archive, max_rows, max_cols).read()
+    package = Package.open(source)
+    try:
+        return read_package(package, max_rows, max_cols)
+    finally:
+        package.close()
+
+
+def read_package(package: Package, max_rows: int = 400, max_cols: int = 60) -> WorkbookData:
+    """read_workbook_fast over an opened package, reusing the parts already read from it."""
+    return _WorkbookReader(package, max_rows, max_cols).read()
 
 
 # --- XML ----------------------------------------------------------------------------------------
-
-def parse_xml(data: bytes) -> ET.Element:
-    """Parse one untrusted XML part: C ElementTree when the prolog provably has no DTD (a
-    DTD can only come before the root element), else defusedxml, which refuses one."""
-    if _prolog_without_dtd(data):
-        return ET.fromstring(data)
-    from defusedxml import ElementTree as SafeET
-    return SafeET.fromstring(data, forbid_dtd=True)
-
-
-def _prolog_without_dtd(data: bytes) -> bool:
-    declared = _DECLARED_ENCODING.match(data)
-    if declared and declared.group(1).lower() not in _BYTE_IS_CHARACTER:
-        return False        # the bytes may mean other characters to expat: let defusedxml decide
-    return _PROLOG_WITHOUT_DTD.match(data) is not None
-
 
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
@@ -157,31 +140,10 @@ def _text_content(node: ET.Element) -> str:
 
 # --- cell references ------------------------------------------------------------------------------
 
-_COLUMN_INDEX: dict[str, int] = {}
-_COORDINATES: dict[str, tuple[int, int]] = {}   # the same references recur in every file
-_COORDINATE_CACHE_LIMIT = 100_000
-
-
-def _column_index(letters: str) -> int:
-    index = _COLUMN_INDEX.get(letters)
-    if index is None:
-        index = 0
-        for ch in letters:
-            index = index * 26 + ord(ch) - 64
-        _COLUMN_INDEX[letters] = index
-    return index
-
-
 def coordinate_to_tuple(ref: str) -> tuple[int, int]:
     """(row, column), 1-based, as openpyxl.utils.cell.coordinate_to_tuple."""
-    found = _COORDINATES.get(ref)
+    found = coordinate(ref)
     if found is not None:
-        return found
-    m = _CANONICAL_CELL.fullmatch(ref)
-    if m:
-        found = int(m.group(2)), _column_index(m.group(1))
-        if len(_COORDINATES) < _COORDINATE_CACHE_LIMIT:
-            _COORDINATES[ref] = found
         return found
     from openpyxl.utils.cell import coordinate_to_tuple as reference  # "a1", "A01", "A0": rare
     return reference(ref)
@@ -192,10 +154,10 @@ def range_bounds(ref: str) -> tuple[int | None, int | None, int | None, int | No
     m = _CANONICAL_RANGE.fullmatch(ref)
     if m:
         c1, r1, c2, r2 = m.groups()
-        min_col, min_row = _column_index(c1), int(r1)
+        min_col, min_row = column_index(c1), int(r1)
         if c2 is None:
             return min_col, min_row, min_col, min_row
-        return min_col, min_row, _column_index(c2), int(r2)
+        return min_col, min_row, column_index(c2), int(r2)
     from openpyxl.utils.cell import range_boundaries
     return range_boundaries(ref)
 
@@ -223,37 +185,18 @@ def _row_number(text: str) -> int:
         raise ValueError(f"{text} is not a valid row number")
 
 
-def _cast_number(text: str) -> int | float:
-    """openpyxl's _cast_number."""
+def cast_number(text: str) -> int | float | str:
+    """A number cell's stored text as openpyxl's _cast_number reads it (int, or float when it
+    has a fraction or an exponent), but only when it is written as the file format writes
+    numbers; any other text ('٣٥', '３５', '1_000', ' 35', 'NaN') stays the text it is."""
+    if _STORED_NUMBER.fullmatch(text) is None:
+        return text
     if "." in text or "E" in text or "e" in text:
         return float(text)
     return int(text)
 
 
 # --- the package ----------------------------------------------------------------------------------
-
-@dataclass
-class _Relationship:
-    id: str | None
-    type: str
-    target: str
-
-
-_RELATIONSHIP_ATTRIBUTES = ("Id", "Type", "type", "Target", "TargetMode")
-
-
-def _relationship(el: ET.Element, parent: str) -> _Relationship | None:
-    """One <Relationship>, or None where openpyxl's Relationship.from_tree raises."""
-    if any(not key.startswith("{") and key not in _RELATIONSHIP_ATTRIBUTES for key in el.attrib):
-        return None
-    kind = el.get("Type") if el.get("type") is None else f"{_REL_NS}/{el.get('type')}"
-    target = el.get("Target")
-    if kind is None or target is None:
-        return None
-    if el.get("TargetMode") != "External":
-        target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(parent, target))
-    return _Relationship(el.get("Id"), kind, target)
-
 
 @dataclass
 class _Styles:
@@ -273,17 +216,19 @@ class _SheetEntry:
 class _WorkbookReader:
     """The package: its parts, shared strings, styles and sheet list, as openpyxl finds them."""
 
-    def __init__(self, archive: zipfile.ZipFile, max_rows: int, max_cols: int):
-        self.archive = archive
-        self.names = set(archive.namelist())
+    def __init__(self, package: Package, max_rows: int, max_cols: int):
+        self.package = package
+        self.names = package.infos.keys()
         self.max_rows = max_rows
         self.max_cols = max_cols
         self.epoch_1904 = False
 
     def read(self) -> WorkbookData:
-        overrides, defaults = self._content_types()
-        workbook_part = self._workbook_part(overrides, defaults)
-        strings_part = next((part for part, kind in overrides if kind == _SHARED_STRINGS_TYPE), None)
+        found = self.package.workbook_part(MAX_PART_BYTES)
+        if found is None:
+            raise OSError("File contains no valid workbook part")
+        workbook_part = found[0]
+        strings_part = self.package.part_of_type(_SHARED_STRINGS_TYPE, MAX_PART_BYTES)
         self.strings = self._shared_strings(strings_part) if strings_part is not None else []
         self.styles = self._styles()
         self.date_styles = self.styles.dates
@@ -298,43 +243,21 @@ class _WorkbookReader:
     # ---- parts
 
     def xml(self, part: str) -> ET.Element:
-        with self.archive.open(part) as stream:
-            data = stream.read(MAX_PART_BYTES + 1)
-        if len(data) > MAX_PART_BYTES:
-            raise FastReadUnsupported(f"{part} is larger than {MAX_PART_BYTES} bytes")
-        return parse_xml(data)
+        try:
+            return self.package.xml(part, MAX_PART_BYTES)
+        except PartTooLarge as exc:
+            raise FastReadUnsupported(str(exc)) from None
 
-    def relationships(self, source_part: str) -> list[_Relationship] | None:
+    def relationships(self, source_part: str) -> list[Relationship] | None:
         """A part's relationships, targets resolved as openpyxl's get_dependents does; None
         when the part has no relationships file."""
-        folder, name = posixpath.split(source_part)
-        rels_part = posixpath.join(folder, "_rels", f"{name}.rels")
-        if rels_part not in self.names:
-            return None
-        parent = posixpath.split(posixpath.dirname(rels_part))[0]
-        out = []
-        for el in self.xml(rels_part):
-            rel = _relationship(el, parent)
-            if rel is None:
-                return []   # openpyxl drops the whole list when one entry does not load
-            out.append(rel)
-        return out
-
-    def _content_types(self) -> tuple[list[tuple[str, str]], set[str | None]]:
-        root = self.xml("[Content_Types].xml")
-        overrides = [((el.get("PartName") or "")[1:], el.get("ContentType") or "") for el in _children(root, "Override")]
-        defaults = {el.get("ContentType") for el in _children(root, "Default")}
-        return overrides, defaults
-
-    @staticmethod
-    def _workbook_part(overrides: list[tuple[str, str]], defaults: set[str | None]) -> str:
-        for kind in _WORKBOOK_TYPES:
-            for part, part_kind in overrides:
-                if part_kind == kind:
-                    return part
-        if defaults & set(_WORKBOOK_TYPES):
-            return _DEFAULT_WORKBOOK_PART
-        raise OSError("File contains no valid workbook part")
+        try:
+            found = self.package.relationships(source_part, MAX_PART_BYTES)
+        except PartTooLarge as exc:
+            raise FastReadUnsupported(str(exc)) from None
+        if found is not None and not all(rel.loads for rel in found):
+            return []   # openpyxl drops the whole list when one entry does not load
+        return found
 
     def _shared_strings(self, part: str) -> list[str]:
         root = self.xml(part)
@@ -402,8 +325,10 @@ class _WorkbookReader:
         if not text:
             return None
         if t == "n":
-            number = _cast_number(text)
-            return self._as_date(number, style) if style in self.date_styles else number
+            number = cast_number(text)
+            if isinstance(number, str) or style not in self.date_styles:
+                return number
+            return self._as_date(number, style)
         if t == "s":
             return self.strings[int(text)]
         if t == "b":
@@ -487,7 +412,7 @@ class _SheetReader:
         self.cells: dict[tuple[int, int], _Raw] = {}              # last one wins, like openpyxl's dict
         self.row_runs: list[tuple[int, list[tuple[int, _Raw]]]] = []   # rows in file order, for cached values
         self.shared_formulas: dict[str | None, Any] = {}
-        self._rels: list[_Relationship] | None = None
+        self._rels: list[Relationship] | None = None
 
     def read(self) -> SheetData:
         root = self.book.xml(self.entry.part)
@@ -515,7 +440,7 @@ class _SheetReader:
             extent.touch(ref)
         return min(extent.max_row(), self.book.max_rows), min(extent.max_col(), self.book.max_cols)
 
-    def relationships(self) -> list[_Relationship]:
+    def relationships(self) -> list[Relationship]:
         if self._rels is None:
             self._rels = self.book.relationships(self.entry.part) or []
         return self._rels
@@ -535,11 +460,10 @@ class _SheetReader:
         run = []
         column = 0
         cells = self.cells
-        known = _COORDINATES.get
         for el in row:
             ref = el.get("r")
             if ref:
-                at = known(ref) or coordinate_to_tuple(ref)
+                at = coordinate(ref) or coordinate_to_tuple(ref)
                 column = at[1]
             else:
                 column += 1

@@ -46,6 +46,7 @@ HEAD_BYTES = 4096
 # A part is kept in memory for the next reader up to this size; a larger one is streamed, and the
 # fast reader leaves it to openpyxl (guard-accepted forms are ~100 KB a part).
 MAX_PART_BYTES = 8 * 1024 * 1024
+_READ_WHOLE_UP_TO = 256 * 1024      # a part this small is read whole when its head is asked for
 
 _RELATIONSHIP_ATTRIBUTES = ("Id", "Type", "type", "Target", "TargetMode")
 
@@ -101,7 +102,11 @@ class Package:
         return data
 
     def head(self, part: str) -> bytes:
+        """The part's first HEAD_BYTES. A small part is read whole (and kept): reading it costs
+        about what its head does, and the reader will not decompress it again."""
         data = self._bytes.get(part)
+        if data is None and self.infos[part].file_size <= _READ_WHOLE_UP_TO:
+            data = self.read(part, _READ_WHOLE_UP_TO)
         if data is not None:
             return data[:HEAD_BYTES]
         with self.archive.open(part) as stream:
@@ -130,11 +135,13 @@ class Package:
 
     # ---- XML
 
-    def declares_dtd(self, part: str) -> bool:
-        """Whether the part declares a DTD: settled once per part."""
+    def declares_dtd(self, part: str, head: bytes | None = None) -> bool:
+        """Whether the part declares a DTD: settled once per part (from `head`, its first bytes,
+        when the caller has them already)."""
         verdict = self._dtd.get(part)
         if verdict is None:
-            verdict = self._dtd[part] = _declares_dtd(self.head(part), lambda: self.archive.open(part))
+            head = self.head(part) if head is None else head
+            verdict = self._dtd[part] = _declares_dtd(head, lambda: self.archive.open(part))
         return verdict
 
     def xml(self, part: str, limit: int) -> ET.Element:

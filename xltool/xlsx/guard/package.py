@@ -291,9 +291,9 @@ class _PackageInspection:
                 clean = False
         return clean
 
-    def _declares_dtd(self, part: str) -> bool:
+    def _declares_dtd(self, part: str, head: bytes | None = None) -> bool:
         with self._reading(part):
-            return self.package.declares_dtd(part)
+            return self.package.declares_dtd(part, head)
 
     def _parse_xml(self, part: str) -> Element:
         limit = min(self.limits.max_entry_bytes, _METADATA_PART_LIMIT)
@@ -351,7 +351,7 @@ class _PackageInspection:
 
     def _sheet_head_is_scannable(self, sheet_name: str, part: str, head: bytes) -> bool:
         """The body scan reads bytes as ASCII markup; refuse sheets where that would lie."""
-        if self._declares_dtd(part):
+        if self._declares_dtd(part, head):
             raise _Rejected(XML_ENTITY.at(sheet=sheet_name, part=part))
         if not ascii_compatible(head):
             self._add(XML_MALFORMED.at(sheet=sheet_name, part=part, reason="使用了非常规的文字编码或不是 XML",

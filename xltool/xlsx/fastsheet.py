@@ -25,6 +25,7 @@ from xltool.xlsx.ooxml import (
     last_child,
     merge_bounds,
     parse_row_number,
+    plain,
     range_bounds,
     xml_bool,
 )
@@ -202,7 +203,7 @@ class SheetReader:
                     out[(r - 1, c - 1)] = CellData(None, locked=False)
                 continue
             if not isinstance(value, (int, float, str)):
-                value = _plain(value)
+                value = plain(value)
             out[(r - 1, c - 1)] = CellData(value, None, None, locked)
         for at in (merged_locked.keys() | link_texts.keys()) - self.cells.keys() - replaced:
             # cells openpyxl made: a merged range's missing first cell, a cell under a hyperlink
@@ -309,14 +310,6 @@ def _written(text: str) -> tuple[str | None, str | None]:
 
 def _style_index(s: Any) -> int:
     return int(s) if s else s      # openpyxl keeps a missing s as 0 and an empty one as "" (an error later)
-
-
-def _plain(value: Any) -> Any:
-    """read.py's _plain: dates and times as ISO text."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    text = getattr(value, "text", None)
-    return text if isinstance(text, str) else str(value)
 
 
 def _last(elements: Iterable[ET.Element]) -> ET.Element | None:

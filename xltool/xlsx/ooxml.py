@@ -6,10 +6,11 @@ references and ranges, row numbers and the numbers a cell stores.
 from __future__ import annotations
 
 import re
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from xltool.xlsx.cells import column_index, coordinate
-from xltool.xlsx.package import REL_NS
+from xltool.xlsx.package import REL_NS, local_name
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 R_ID = "{%s}id" % REL_NS
@@ -23,21 +24,17 @@ class FastReadUnsupported(ValueError):
     """The file uses something this reader does not reproduce; read it with read.read_workbook."""
 
 
-def tag_name(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def children(parent: ET.Element | None, local_name: str) -> list[ET.Element]:
+def children(parent: ET.Element | None, name: str) -> list[ET.Element]:
     """The children with this local name, in any namespace (as openpyxl's object loading matches)."""
     if parent is None:
         return []
-    suffix = "}" + local_name
-    return [el for el in parent if el.tag.endswith(suffix) or el.tag == local_name]
+    suffix = "}" + name
+    return [el for el in parent if el.tag.endswith(suffix) or el.tag == name]
 
 
-def last_child(parent: ET.Element, local_name: str) -> ET.Element | None:
+def last_child(parent: ET.Element, name: str) -> ET.Element | None:
     """openpyxl's object loading keeps the last of repeated single children, matched by local name."""
-    found = children(parent, local_name)
+    found = children(parent, name)
     return found[-1] if found else None
 
 
@@ -50,17 +47,17 @@ def xml_bool(text: str | None, default: bool) -> bool:
 
 def text_content(node: ET.Element) -> str:
     """openpyxl's Text.content: the plain <t> (the last one) followed by every run's <t>."""
-    plain: str | None = None
+    own: str | None = None
     runs: list[str] = []
     for child in node:
-        name = tag_name(child.tag)
+        name = local_name(child.tag)
         if name == "t":
-            plain = child.text
+            own = child.text
         elif name == "r":
             run = last_child(child, "t")
             if run is not None and run.text is not None:
                 runs.append(run.text)
-    return (plain or "") + "".join(runs)
+    return (own or "") + "".join(runs)
 
 
 def coordinate_to_tuple(ref: str) -> tuple[int, int]:
@@ -119,3 +116,12 @@ def cast_number(text: str) -> int | float | str:
     if "." in text or "E" in text or "e" in text:
         return float(text)
     return int(text)
+
+
+def plain(value: Any) -> Any:
+    """A value read.py keeps as the text a person would see: dates and times as ISO text, an
+    object with a text (an array formula) as that text, anything else as str()."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = getattr(value, "text", None)
+    return text if isinstance(text, str) else str(value)

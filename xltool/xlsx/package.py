@@ -166,19 +166,20 @@ class Package:
         rels_part = relationships_part(source_part)
         if rels_part not in self.infos:
             return None
-        return [_relationship(el, source_part) for el in self.xml(rels_part, limit) if _local(el.tag) == "Relationship"]
+        return [_relationship(el, source_part) for el in self.xml(rels_part, limit)
+                if local_name(el.tag) == "Relationship"]
 
     def workbook_part(self, limit: int) -> tuple[str, str] | None:
         """(the workbook part, its kind: xlsx, xlsm, xltx or xltm), found as openpyxl finds it;
         None when [Content_Types].xml declares none. The part may be missing from the zip."""
         content_types = self.xml(CONTENT_TYPES_PART, limit)
         overrides = [(el.get("ContentType"), (el.get("PartName") or "")[1:])
-                     for el in content_types if _local(el.tag) == "Override"]
+                     for el in content_types if local_name(el.tag) == "Override"]
         for content_type, kind in WORKBOOK_CONTENT_TYPES.items():
             for declared, part in overrides:
                 if declared == content_type:
                     return part, kind
-        defaults = {el.get("ContentType") for el in content_types if _local(el.tag) == "Default"}
+        defaults = {el.get("ContentType") for el in content_types if local_name(el.tag) == "Default"}
         for content_type, kind in WORKBOOK_CONTENT_TYPES.items():
             if content_type in defaults:
                 return DEFAULT_WORKBOOK_PART, kind
@@ -187,7 +188,7 @@ class Package:
     def part_of_type(self, content_type: str, limit: int) -> str | None:
         """The first part [Content_Types].xml declares with this content type."""
         for el in self.xml(CONTENT_TYPES_PART, limit):
-            if _local(el.tag) == "Override" and el.get("ContentType") == content_type:
+            if local_name(el.tag) == "Override" and el.get("ContentType") == content_type:
                 return (el.get("PartName") or "")[1:]
         return None
 
@@ -215,7 +216,8 @@ def _relationship(el: ET.Element, source_part: str) -> Relationship:
                         external, loads)
 
 
-def _local(tag: str) -> str:
+def local_name(tag: str) -> str:
+    """An element's name without its namespace."""
     return tag.rpartition("}")[2]
 
 

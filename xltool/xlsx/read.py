@@ -21,6 +21,7 @@ from typing import Any
 
 from xltool.xlsx.fastread import FastReadUnsupported, cast_number, read_package, read_workbook_fast
 from xltool.xlsx.model import CellData, SheetData, WorkbookData
+from xltool.xlsx.ooxml import plain
 from xltool.xlsx.package import Package
 
 Source = str | Path | bytes     # a path, or the bytes of a file read once by the guard
@@ -72,7 +73,7 @@ def read_workbook_openpyxl(path: Source, max_rows: int = 400, max_cols: int = 60
                             formula = _formula_text(value)
                             value = None
                         elif not isinstance(value, (int, float, str, bool, type(None))):
-                            value = _plain(value)
+                            value = plain(value)
                         sd.cells[(c.row - 1, c.column - 1)] = CellData(
                             value, formula, cached.get((ws.title, c.row - 1, c.column - 1)),
                             bool(c.protection.locked) if c.has_style else True)
@@ -114,14 +115,6 @@ def _formula_text(value: Any) -> str:
     if isinstance(value, DataTableFormula):
         return f"=TABLE({value.r1 or ''},{value.r2 or ''})"
     return str(value)
-
-
-def _plain(value: Any) -> Any:
-    """Dates, times and array formulas as the text a person would see."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    text = getattr(value, "text", None)
-    return text if isinstance(text, str) else str(value)
 
 
 def _cached_formula_results(path, wb, max_rows: int, max_cols: int) -> dict[tuple[str, int, int], Any]:

@@ -47,6 +47,7 @@ from xltool.xlsx.package import (
     PartTooLarge,
     Relationship,
     ascii_compatible,
+    local_name,
     relationships_part,
 )
 
@@ -205,7 +206,7 @@ class _PackageInspection:
             return None
         sheets, external_ids, defined_names = [], [], []
         for element in root.iter():
-            name = _local(element.tag)
+            name = local_name(element.tag)
             if name == "sheet":
                 sheets.append((element.get("name") or "", _relationship_id(element)))
             elif name == "externalReference":
@@ -259,7 +260,7 @@ class _PackageInspection:
         relationships = self._read_relationships(part)
         targets = []
         for element in root.iter():
-            name = _local(element.tag)
+            name = local_name(element.tag)
             if name in ("externalBook", "oleLink"):
                 relationship = relationships.get(_relationship_id(element))
                 targets.append(relationship.target if relationship else part)
@@ -383,10 +384,6 @@ def _missing_part(part: str | None, sheet: str | None = None) -> Finding:
 
 def _relationship_id(element: Element) -> str:
     return next((value for key, value in element.attrib.items() if key.endswith("}id")), "")
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 def _namespace(tag: str) -> str:

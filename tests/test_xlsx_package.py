@@ -160,3 +160,15 @@ def test_a_generated_workbook(tmp_path):
     assert package.part_of_type(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml", MAX_PART_BYTES
     ) == "xl/sharedStrings.xml"
+
+
+def test_what_is_kept_is_bounded_in_total(monkeypatch):
+    from xltool.xlsx import package as package_module
+    monkeypatch.setattr(package_module, "_KEEP_BUDGET", 25_000)
+    parts = {f"p{i}.xml": "<a>" + "x" * 10_000 + "</a>" for i in range(5)}
+    package = CountingPackage(zipfile.ZipFile(io.BytesIO(zipped(parts))))
+    for name in parts:
+        assert package.head(name).startswith(b"<a>")
+        assert len(package.read(name, MAX_PART_BYTES)) == 10_007       # still read right, kept or not
+    assert sum(map(len, package._bytes.values())) <= 25_000
+    assert [package.opened[name] for name in parts] == [1, 1, 2, 2, 2]

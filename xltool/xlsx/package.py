@@ -47,6 +47,9 @@ HEAD_BYTES = 4096
 # fast reader leaves it to openpyxl (guard-accepted forms are ~100 KB a part).
 MAX_PART_BYTES = 8 * 1024 * 1024
 _READ_WHOLE_UP_TO = 256 * 1024      # a part this small is read whole when its head is asked for
+# All the parts kept together: a hostile package of many parts must not be held whole in memory
+# (the guard's old 4 KB heads did not); past this, parts are read again when asked for again.
+_KEEP_BUDGET = 64 * 1024 * 1024
 
 _RELATIONSHIP_ATTRIBUTES = ("Id", "Type", "type", "Target", "TargetMode")
 
@@ -78,6 +81,7 @@ class Package:
         self._bytes: dict[str, bytes] = {}             # parts read whole
         self._xml: dict[str, tuple[int, ET.Element]] = {}   # parts parsed: (their size, root)
         self._dtd: dict[str, bool] = {}                 # parts whose DTD question is settled
+        self._kept = 0                                  # bytes in self._bytes
 
     @classmethod
     def open(cls, source: bytes | str | Path) -> Package:
@@ -98,14 +102,14 @@ class Package:
         with self.archive.open(part) as stream:
             data = stream.read(limit + 1)
         if len(data) <= limit:
-            self._bytes[part] = data
+            self._keep(part, data)
         return data
 
     def head(self, part: str) -> bytes:
         """The part's first HEAD_BYTES. A small part is read whole (and kept): reading it costs
         about what its head does, and the reader will not decompress it again."""
         data = self._bytes.get(part)
-        if data is None and self.infos[part].file_size <= _READ_WHOLE_UP_TO:
+        if data is None and self.infos[part].file_size <= min(_READ_WHOLE_UP_TO, _KEEP_BUDGET - self._kept):
             data = self.read(part, _READ_WHOLE_UP_TO)
         if data is not None:
             return data[:HEAD_BYTES]
@@ -122,6 +126,7 @@ class Package:
             return
         kept: list[bytes] | None = []
         total = 0
+        keep_up_to = min(keep_up_to, _KEEP_BUDGET - self._kept)
         with self.archive.open(part) as stream:
             while chunk := stream.read(size):
                 total += len(chunk)
@@ -131,7 +136,12 @@ class Package:
                     kept = None
                 yield chunk
         if kept is not None:
-            self._bytes[part] = b"".join(kept)
+            self._keep(part, b"".join(kept))
+
+    def _keep(self, part: str, data: bytes) -> None:
+        if self._kept + len(data) <= _KEEP_BUDGET:
+            self._bytes[part] = data
+            self._kept += len(data)
 
     # ---- XML
 

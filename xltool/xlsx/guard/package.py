@@ -96,7 +96,6 @@ class _PackageInspection:
         self.findings: list[Finding] = []
         self.external_refs: list[str] = []
         self._per_code: Counter[str] = Counter()
-        self._xml_checked: set[str] = set()     # parts whose DTD question is settled
 
     def run(self) -> GuardResult:
         try:

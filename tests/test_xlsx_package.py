@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections import Counter
 from xml.etree.ElementTree import ParseError
 
@@ -172,3 +173,13 @@ def test_what_is_kept_is_bounded_in_total(monkeypatch):
         assert len(package.read(name, MAX_PART_BYTES)) == 10_007       # still read right, kept or not
     assert sum(map(len, package._bytes.values())) <= 25_000
     assert [package.opened[name] for name in parts] == [1, 1, 2, 2, 2]
+
+
+def test_a_part_damaged_past_its_head_still_gives_its_head():
+    data = bytearray(zipped({"d.xml": "<a>" + "q" * 9000 + "</a>"}))
+    stored = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("d.xml")
+    data[stored.header_offset + 30 + len("d.xml") + stored.compress_size - 3] ^= 0xFF   # near its end
+    package = Package.open(bytes(data))
+    assert package.head("d.xml").startswith(b"<a>qqq")
+    with pytest.raises((zipfile.BadZipFile, zlib.error)):
+        package.read("d.xml", MAX_PART_BYTES)

@@ -19,6 +19,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ WORKBOOK_CONTENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
 }
 HEAD_BYTES = 4096
+# How reading a damaged member can fail.
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
 # A part is kept in memory for the next reader up to this size; a larger one is streamed, and the
 # fast reader leaves it to openpyxl (guard-accepted forms are ~100 KB a part).
 MAX_PART_BYTES = 8 * 1024 * 1024
@@ -110,7 +113,10 @@ class Package:
         about what its head does, and the reader will not decompress it again."""
         data = self._bytes.get(part)
         if data is None and self.infos[part].file_size <= min(_READ_WHOLE_UP_TO, _KEEP_BUDGET - self._kept):
-            data = self.read(part, _READ_WHOLE_UP_TO)
+            try:
+                data = self.read(part, _READ_WHOLE_UP_TO)
+            except READ_ERRORS:
+                data = None     # damaged past its head (a CRC error at its end): the head alone is asked for
         if data is not None:
             return data[:HEAD_BYTES]
         with self.archive.open(part) as stream:

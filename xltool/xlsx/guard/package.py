@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +40,7 @@ from xltool.xlsx.package import (
     CONTENT_TYPES_PART,
     DEFAULT_WORKBOOK_PART,
     MAX_PART_BYTES,
+    READ_ERRORS,
     DefusedXmlException,
     Package,
     PartTooLarge,
@@ -54,8 +53,6 @@ from xltool.xlsx.package import (
 STRICT_SPREADSHEETML_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 _XML_PART_SUFFIXES = (".xml", ".rels", ".vml")
 _EXTERNAL_LINK_PART = re.compile(r"^xl/externalLinks/[^/]+\.xml$")
-_MEMBER_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-                       RuntimeError)
 _CHUNK_BYTES = 64 * 1024
 # The workbook, relationship and content-type parts are parsed whole; real ones are KBs.
 _METADATA_PART_LIMIT = 4 * 1024 * 1024
@@ -321,7 +318,7 @@ class _PackageInspection:
         """Turn any way a damaged member can fail to read into a `zip-corrupt` finding."""
         try:
             yield
-        except _MEMBER_READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             raise _Rejected(ZIP_CORRUPT.at(part=part, reason=str(exc) or type(exc).__name__)) from exc
 
     # ---- sheets

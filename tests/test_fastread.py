@@ -21,8 +21,9 @@ import pytest
 from xltool.form.layout import META_SHEET
 from xltool.xlsx import guard
 from xltool.xlsx import read as _read
-from xltool.xlsx.fastread import FastReadUnsupported, parse_xml, read_workbook_fast
+from xltool.xlsx.fastread import FastReadUnsupported, read_workbook_fast
 from xltool.xlsx.model import WorkbookData
+from xltool.xlsx.package import parse_xml
 
 # openpyxl is the reference; once read.read_workbook takes the fast path it stays available
 # as read.read_workbook_openpyxl.

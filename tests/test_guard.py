@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 from scripts.make_corpus import ole2_container  # the synthetic OLE2 containers, built one way for both
 from xltool.findings import ERROR, INFO, WARNING, Code
 from xltool.ingest.walk import skip_reason
-from xltool.xlsx import guard
 from xltool.xlsx.guard import GuardResult, Limits, check_defusedxml_available, inspect_file
+from xltool.xlsx.guard import codes as guard_codes
+from xltool.xlsx.guard import inspect as guard_entry
+from xltool.xlsx.guard.links import external_targets_in_formula
 
 SHEET = "xl/worksheets/sheet1.xml"
 WORKBOOK = "xl/workbook.xml"
@@ -606,7 +608,7 @@ def test_hyperlinks_and_table_references_are_not_external_links(tmp_path: Path) 
     ("[rates.csv]rates!A1", ["rates.csv"]),
 ])
 def test_external_targets_in_formula(formula: str, expected: list[str]) -> None:
-    assert guard._external_targets_in_formula(formula, ["book.xlsx"]) == expected
+    assert external_targets_in_formula(formula, ["book.xlsx"]) == expected
 
 
 # --------------------------------------------------------------------------- skip_reason
@@ -651,7 +653,7 @@ def test_skip_reason(tmp_path: Path) -> None:
 
 def test_check_defusedxml_available(monkeypatch: pytest.MonkeyPatch) -> None:
     check_defusedxml_available()
-    monkeypatch.setattr(guard, "SafeET", None)
+    monkeypatch.setattr(guard_entry, "SafeET", None)
     with pytest.raises(RuntimeError, match="defusedxml"):
         check_defusedxml_available()
 
@@ -665,7 +667,7 @@ def test_check_defusedxml_requires_openpyxl_to_use_it(monkeypatch: pytest.Monkey
 
 # --------------------------------------------------------------------------- messages
 
-GUARD_CODES = [code for code in Code.registry.values() if code in vars(guard).values()]
+GUARD_CODES = [code for code in Code.registry.values() if code in vars(guard_codes).values()]
 
 
 @pytest.mark.parametrize("code", GUARD_CODES, ids=[code.code for code in GUARD_CODES])

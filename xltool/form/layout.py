@@ -24,28 +24,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from xltool.form.spec import CellType, FormSpec, Sheet, SpecError, Table, depth, formula_ref_spans, leaves
+from xltool.xlsx.cells import a1
 
 META_SHEET = "_xltool"          # the very hidden sheet that identifies a generated workbook
 ROW_HEIGHT = 15.0               # points: one line of 11 pt 宋体
 CHECK_OK, CHECK_BAD = "✓", "✗"
-
-
-def a1(row: int, col: int, absolute: bool = False) -> str:
-    letters = ""
-    c = col + 1
-    while c:
-        c, rem = divmod(c - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"${letters}${row + 1}" if absolute else f"{letters}{row + 1}"
-
-
-def parse_a1(ref: str) -> tuple[int, int]:
-    ref = ref.replace("$", "").upper()
-    letters = "".join(ch for ch in ref if ch.isalpha())
-    col = 0
-    for ch in letters:
-        col = col * 26 + ord(ch) - 64
-    return int(ref[len(letters):]) - 1, col - 1
 
 
 def quote_sheet(name: str) -> str:

@@ -19,8 +19,7 @@ from xltool.form.canonical import document, dumps
 from xltool.ingest.walk import skip_reason
 from xltool.outputs.run_outputs import write_feedback_for
 from xltool.outputs.run_report import FileResult, json_name
-from xltool.xlsx import guard
-from xltool.xlsx.read import read_workbook
+from xltool.xlsx.returned import open_return
 
 RETRY_CODES = {"worker-crashed", "file-timeout"}
 
@@ -49,7 +48,7 @@ def sha256_of(path: Path) -> str:
 def process_file(path: Path, inbox: Path) -> FileResult:
     """The verdict on one file. Never raises; never writes.
 
-    The file is read once (guard.inspect_file, bounded by the size cap); its sha256, the guard's
+    The file is read once (xlsx.returned.open_return, bounded by the size cap); its sha256, the guard's
     verdict and the parsed workbook all come from those same bytes, so a file replaced while it
     is checked is judged, hashed and parsed as one version. The bytes and the parsed workbook stay
     on the result (`source`, `workbook`) for the feedback workbook, until process_and_write drops them.
@@ -83,7 +82,8 @@ def process_file(path: Path, inbox: Path) -> FileResult:
 def _check(path: Path, result: FileResult):
     """Guards, read, identify, check. Adds findings to `result`; returns (spec, values), where
     values is None when the file could not be read as a form."""
-    inspected = guard.inspect_file(path)
+    returned = open_return(path)   # read once, guarded and read over one opened package
+    inspected = returned.guard
     if inspected.data is not None:
         result.sha256 = hashlib.sha256(inspected.data).hexdigest()
         result.source = inspected.data
@@ -95,7 +95,7 @@ def _check(path: Path, result: FileResult):
     result.findings.extend(inspected.findings)
     if not inspected.parseable:
         return None, None
-    data = read_workbook(inspected.data)
+    data = returned.read()
     result.workbook = data
     ident = identify(data)
     result.findings.extend(ident.findings)

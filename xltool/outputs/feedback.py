@@ -158,7 +158,7 @@ def _cut(value, limit: int):
 
 
 def _annotate(wb, sheets: dict, marks: dict, findings: list[Finding]) -> None:
-    from xltool.form.layout import parse_a1
+    from xltool.xlsx.cells import parse_a1
 
     fills = {ERROR: wb.add_format({"bg_color": "#" + ERROR_FILL}), WARNING: wb.add_format({"bg_color": "#" + WARNING_FILL})}
     for (sheet_name, ref), mark in marks.items():

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xltool.xlsx.fastread import FastReadUnsupported, protection_hash, read_workbook_fast
+from xltool.xlsx.fastread import FastReadUnsupported, cast_number, read_package, read_workbook_fast
 from xltool.xlsx.model import CellData, SheetData, WorkbookData
+from xltool.xlsx.ooxml import plain, protection_hash
+from xltool.xlsx.package import Package
 
 Source = str | Path | bytes     # a path, or the bytes of a file read once by the guard
 
@@ -27,10 +31,14 @@ def _open(source: Source):
     return io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")
 
 
-def read_workbook(path: Source, max_rows: int = 400, max_cols: int = 60) -> WorkbookData:
+def read_workbook(path: Source, max_rows: int = 400, max_cols: int = 60,
+                  package: Package | None = None) -> WorkbookData:
     """Everything the checks need: fastread's reading (the same WorkbookData, 15x faster), or
-    openpyxl for the rare file fastread does not reproduce."""
+    openpyxl for the rare file fastread does not reproduce. `package`, when given, is `path`'s
+    bytes already opened (by the guard): fastread reuses the parts read from it."""
     try:
+        if package is not None:
+            return read_package(package, max_rows, max_cols)
         return read_workbook_fast(path, max_rows, max_cols)
     except FastReadUnsupported:
         return read_workbook_openpyxl(path, max_rows, max_cols)
@@ -43,7 +51,7 @@ def read_workbook_openpyxl(path: Source, max_rows: int = 400, max_cols: int = 60
 
     # An open file, not the path: openpyxl refuses paths by extension, and the guard has already
     # decided by content (a real .xlsx renamed .xls is read, with a warning).
-    with warnings.catch_warnings(), _open(path) as fh:
+    with warnings.catch_warnings(), _stored_numbers_only(), _open(path) as fh:
         warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions, data validation, ...
         wb = openpyxl.load_workbook(fh, data_only=False, keep_links=False, keep_vba=False, rich_text=False)
         try:
@@ -66,7 +74,7 @@ def read_workbook_openpyxl(path: Source, max_rows: int = 400, max_cols: int = 60
                             formula = _formula_text(value)
                             value = None
                         elif not isinstance(value, (int, float, str, bool, type(None))):
-                            value = _plain(value)
+                            value = plain(value)
                         sd.cells[(c.row - 1, c.column - 1)] = CellData(
                             value, formula, cached.get((ws.title, c.row - 1, c.column - 1)),
                             bool(c.protection.locked) if c.has_style else True)
@@ -81,6 +89,25 @@ def read_workbook_openpyxl(path: Source, max_rows: int = 400, max_cols: int = 60
             wb.close()
 
 
+@contextmanager
+def _stored_numbers_only() -> Iterator[None]:
+    """openpyxl reads a number cell's <v> with int()/float(), which also take '٣٥', '３５' and
+    '1_000'; while it reads, it reads them as fastread does (fastread.cast_number): a number
+    only when written as the file format writes numbers, else the text, never made a date."""
+    from openpyxl.worksheet import _reader
+
+    cast, from_excel = _reader._cast_number, _reader.from_excel
+
+    def date_unless_text(value, *args, **kwargs):
+        return value if isinstance(value, str) else from_excel(value, *args, **kwargs)
+
+    _reader._cast_number, _reader.from_excel = cast_number, date_unless_text
+    try:
+        yield
+    finally:
+        _reader._cast_number, _reader.from_excel = cast, from_excel
+
+
 def _formula_text(value: Any) -> str:
     """Array and data-table formulas as their text (str() would give an object repr)."""
     from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
@@ -89,14 +116,6 @@ def _formula_text(value: Any) -> str:
     if isinstance(value, DataTableFormula):
         return f"=TABLE({value.r1 or ''},{value.r2 or ''})"
     return str(value)
-
-
-def _plain(value: Any) -> Any:
-    """Dates, times and array formulas as the text a person would see."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    text = getattr(value, "text", None)
-    return text if isinstance(text, str) else str(value)
 
 
 def _cached_formula_results(path, wb, max_rows: int, max_cols: int) -> dict[tuple[str, int, int], Any]:

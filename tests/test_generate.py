@@ -100,3 +100,28 @@ def test_file_names_are_safe_on_windows(name, safe):
 def test_unknown_form_is_a_usage_error(tmp_path):
     res = runner.invoke(app, ["generate", "no-such-form", "-o", str(tmp_path / "x.xlsx")])
     assert res.exit_code == 2 and "govinfo-annual-2021" in res.output
+
+
+def test_roster_in_two_processes_writes_the_same_workbooks(tmp_path):
+    """--jobs 2 splits the roster between processes; every workbook is the one --jobs 1 writes
+    (all parts equal but docProps/core.xml, which holds the time of writing)."""
+    import zipfile
+
+    roster = tmp_path / "r.csv"
+    roster.write_text("单位名称,所属地区\n" + "".join(f"测试{i:03d}局,某区\n" for i in range(60)), encoding="utf-8")
+    for jobs in ("1", "2"):
+        res = CliRunner().invoke(app, ["generate", "govinfo-annual-2021", "--roster", str(roster), "--year", "2024",
+                                       "-o", str(tmp_path / f"j{jobs}"), "--jobs", jobs])
+        assert res.exit_code == 0, res.output
+    one, two = sorted((tmp_path / "j1").iterdir()), sorted((tmp_path / "j2").iterdir())
+    assert [p.name for p in one] == [p.name for p in two] and len(one) == 60
+    for a, b in zip(one, two):
+        with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+            names = [n for n in za.namelist() if n != "docProps/core.xml"]
+            assert names == [n for n in zb.namelist() if n != "docProps/core.xml"]
+            assert all(za.read(n) == zb.read(n) for n in names), a.name
+    agencies = set()
+    for b in two:
+        meta = {k: v for k, v in openpyxl.load_workbook(b)[META_SHEET].iter_rows(values_only=True)}
+        agencies.add(meta["agency"])
+    assert agencies == {f"测试{i:03d}局" for i in range(60)}   # each row written once, none twice

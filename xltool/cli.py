@@ -3,6 +3,7 @@ the commands, so `xltool --help` stays fast."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -163,6 +164,7 @@ def generate_cmd(
     roster: Path | None = typer.Option(None, "--roster", help="CSV of agencies: one workbook each (docs/roster.md)"),
     password: str | None = typer.Option(None, "--password", help="sheet protection password (default: xltool)"),
     force: bool = flag("--force", "overwrite workbooks that already exist (a filled return among them is lost)"),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="processes writing a roster's workbooks (default: the cores)"),
 ) -> None:
     """Generate locked workbooks: one, or one per roster row. Existing files are never
     overwritten without --force.
@@ -171,12 +173,14 @@ def generate_cmd(
 
       xltool generate govinfo-annual-2021 -o 测试局.xlsx --agency 测试局 --year 2024
 
-      xltool generate govinfo-annual-2021 --roster samples/roster.csv --year 2024 -o out/templates/
+      xltool generate govinfo-annual-2021 --roster samples/roster.csv --year 2024 -o out/templates/ --jobs 2
     """
     from xltool.generate.batch import generate_one, generate_roster
     from xltool.generate.writer import DEFAULT_PASSWORD, Agency, WriteOptions
 
     spec = _spec_or_exit(form)
+    if jobs is not None and jobs < 1:
+        _fail(f"[red]--jobs 应为 1 或更大的整数（现为 {jobs}）/ --jobs must be 1 or more (got {jobs})[/red]")
     if year is not None and year not in spec.years:
         _console(True).print(f"[yellow]注意 / note:[/yellow] {spec.id} is for report years "
                              f"{spec.years.first}–{spec.years.last or ''}, not {year}")
@@ -209,7 +213,8 @@ def generate_cmd(
         with Progress(TextColumn("生成 / generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=_console(True), transient=not sys.stderr.isatty()) as bar:
             task = bar.add_task("gen", total=len(rows))
-            generate_roster(spec, rows, out, options, on_done=lambda r, p: bar.advance(task))
+            generate_roster(spec, rows, out, options, on_done=lambda r, p: bar.advance(task),
+                            jobs=jobs or os.cpu_count() or 1)
     except OSError as e:
         _cannot_write(out, e)
     typer.echo(f"✓ {len(rows)} workbooks in {out}")

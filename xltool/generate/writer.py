@@ -149,6 +149,7 @@ def _draw_sheet(ws, sl: SheetLayout, fmt: Formats, values, computed, checks, pre
             ws.merge_range(lab.row, lab.col, *lab.end, lab.text, f)
         else:
             ws.write_string(lab.row, lab.col, lab.text, f)
+    validations: dict[str, tuple[dict[str, Any], list[tuple[int, int]]]] = {}   # one rule, the cells it covers
     for cell in sl.cells:
         locked = cell.computed or cell.role in prefill
         f = fmt.value(cell, locked)
@@ -161,7 +162,11 @@ def _draw_sheet(ws, sl: SheetLayout, fmt: Formats, values, computed, checks, pre
         else:
             _write_value(ws, cell, values.get(cell.id), f)
             if not locked:
-                _validate(ws, cell)
+                rule = _validation(cell)
+                if rule is not None:
+                    validations.setdefault(repr(sorted(rule.items())), (rule, []))[1].append((cell.row, cell.col))
+    for rule, cells in validations.values():
+        _validate(ws, rule, cells)
     for ch in sl.checks:
         ok = checks[(ch.sheet, ch.row, ch.col)]
         ws.write_formula(ch.row, ch.col, ch.formula, fmt.check, CHECK_OK if ok else CHECK_BAD)
@@ -204,7 +209,9 @@ def _write_value(ws, cell: ValueCell, v: Any, f) -> None:
         ws.write_string(cell.row, cell.col, str(v), f)
 
 
-def _validate(ws, cell: ValueCell) -> None:
+def _validation(cell: ValueCell) -> dict[str, Any] | None:
+    """The data validation an input cell gets (whole or decimal numbers within its type's bounds,
+    with a hint and an error message in Chinese), or None for text."""
     t = cell.type
     unit = f"（单位：{t.unit}）" if t.unit and t.unit not in t.label else ""
     if t.kind == "integer":
@@ -212,7 +219,7 @@ def _validate(ws, cell: ValueCell) -> None:
     elif t.kind == "decimal":
         dv = {"validate": "decimal"}
     else:
-        return
+        return None
     if t.min is not None and t.max is not None:
         dv.update({"criteria": "between", "minimum": _cached(t.min), "maximum": _cached(t.max)})
     elif t.min is not None:
@@ -224,7 +231,21 @@ def _validate(ws, cell: ValueCell) -> None:
     dv.update({"input_title": "请填写数字"[:32], "input_message": f"{t.label}{unit}，只填数字，不要填单位或文字。"[:255],
                "error_title": "数字格式不对", "error_type": "stop",
                "error_message": f"这里应填{t.label}{unit}，例如 {t.example or 0}。请只填数字。"[:255]})
-    ws.data_validation(cell.row, cell.col, cell.row, cell.col, dv)
+    return dv
+
+
+def _validate(ws, rule: dict[str, Any], cells: list[tuple[int, int]]) -> None:
+    """One data validation over every cell that shares the rule (runs of a row joined into ranges):
+    the same checks in Excel as one rule per cell, a fraction of the XML."""
+    ranges: list[tuple[int, int, int]] = []          # (row, first col, last col)
+    for row, col in sorted(cells):
+        if ranges and ranges[-1][0] == row and ranges[-1][2] == col - 1:
+            ranges[-1] = (row, ranges[-1][1], col)
+        else:
+            ranges.append((row, col, col))
+    refs = " ".join(a1(r, c1) if c1 == c2 else f"{a1(r, c1)}:{a1(r, c2)}" for r, c1, c2 in ranges)
+    row, first, last = ranges[0]
+    ws.data_validation(row, first, row, last, {**rule, "multi_range": refs})
 
 
 def _write_meta(wb, spec: FormSpec, layout: Layout, agency: Agency, password: str) -> None:

@@ -137,7 +137,8 @@ def ingest_cmd(
     """Read, recalculate and validate every returned workbook; write canonical JSON and a run report.
 
     Files already seen with the same content (the ledger in --out) are reported, not processed
-    again. Exit code: 0 every file accepted, 1 some file rejected, 2 usage error or busy.
+    again. Exit code: 0 every file accepted, 1 some file rejected, 2 usage error, busy, or an
+    output folder that cannot be written; 3 internal error (details in OUT/xltool-error.log).
 
     Examples:
 
@@ -147,7 +148,8 @@ def ingest_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from xltool.ingest.run import IngestBusy, OutputInsideInbox, ingest
+    from xltool.ingest.ledger import LedgerTooNew
+    from xltool.ingest.run import IngestBusy, OutputInsideInbox, OutputUnusable, ingest
     from xltool.outputs.terminal import print_run
 
     if not inbox.is_dir():
@@ -163,15 +165,44 @@ def ingest_cmd(
         try:
             report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout, previous=previous,
                             on_start=lambda n: bar.update(task, total=n), on_file=lambda r: bar.advance(task))
-        except (OutputInsideInbox, IngestBusy) as e:
+        except (OutputInsideInbox, IngestBusy, OutputUnusable, LedgerTooNew) as e:
             err.print(f"[red]{escape(str(e))}[/red]")
             raise typer.Exit(2)
+        except Exception:   # a bug: the traceback goes to a log, the user gets one line and exit code 3
+            err.print(f"[red]{escape(_log_internal_error(out))}[/red]")
+            raise typer.Exit(3)
+    for notice in report.notices:
+        err.print(f"[yellow]注意 / note:[/yellow] {escape(notice.message)} / {escape(notice.message_en)}")
     if as_json:
         from xltool.form.canonical import dumps
         sys.stdout.write(dumps(report.to_dict()))
     else:
         print_run(report, _console())
     raise typer.Exit(report.exit_code)
+
+
+INTERNAL_ERROR_LOG = "xltool-error.log"
+
+
+def _log_internal_error(out: Path) -> str:
+    """Write the current exception's traceback to OUT/xltool-error.log (or a temp file when OUT cannot
+    be written); the one-line message that points to it."""
+    import tempfile
+    import traceback
+
+    text = traceback.format_exc()
+    for folder in (out, Path(tempfile.gettempdir())):
+        log = folder / INTERNAL_ERROR_LOG
+        try:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            break
+        except OSError:
+            continue
+    else:
+        return f"xltool 内部错误 / internal error: {text.strip().splitlines()[-1]}"
+    return (f"xltool 内部错误，运行已中止；详细信息见 {log}，请把该文件发给管理员。 / "
+            f"Internal error, the run stopped; details in {log}: send that file to the administrator.")
 
 
 @app.command("validate")

@@ -9,17 +9,43 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from xltool.findings import ACCEPTED, ERROR, REJECTED, SKIPPED, Finding
+from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, Code, Finding
+
+FINDINGS_MAX = 200        # per file in run.json, report.html and the ledger; the JSON document has the same
+TEXT_MAX = 2000           # characters of any text stored in an entry (a message, an argument, a name)
+
+MORE_FINDINGS = Code("more-findings", INFO,
+                     zh="还有 {count} 条问题未列出（只列出前 {shown} 条）。请先改正以上问题后再提交，其余问题会在下次校验时列出。",
+                     en="{count} more findings are not listed (only the first {shown}). Correct the ones above and send "
+                        "the file again; the rest will be listed then.")
 
 
-def json_name(rel: str) -> str:
-    """A file's canonical JSON, relative to the output folder."""
-    return f"json/{rel}.json"
+def bounded_text(value: Any, limit: int = TEXT_MAX) -> Any:
+    """A string cut to `limit` characters (with a mark that it was cut); other values as they are."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"…（另有 {len(value) - limit} 字 / {len(value) - limit} more characters）"
+    return value
+
+
+def bounded_finding(f: Finding) -> Finding:
+    """A finding whose texts are bounded: a return's own text (a cell, a sheet name) may be megabytes."""
+    args = {k: bounded_text(v, 200) if isinstance(v, str) else v for k, v in list(f.args.items())[:20]}
+    return Finding(code=bounded_text(f.code, 100), severity=f.severity, sheet=bounded_text(f.sheet, 100),
+                   cell=bounded_text(f.cell, 20), ids=tuple(bounded_text(i, 100) for i in f.ids[:20]), args=args,
+                   message=bounded_text(f.message), message_en=bounded_text(f.message_en))
+
+
+def bounded_findings(findings: list[Finding]) -> list[Finding]:
+    """At most FINDINGS_MAX findings (in their sorted order), the last one saying how many more there are."""
+    if len(findings) <= FINDINGS_MAX:
+        return [bounded_finding(f) for f in findings]
+    shown = FINDINGS_MAX - 1
+    return [bounded_finding(f) for f in findings[:shown]] + [MORE_FINDINGS.at(count=len(findings) - shown, shown=shown)]
 
 
 @dataclass
 class FileResult:
-    path: str                        # relative to the inbox, with / separators
+    path: str                        # relative to the inbox, with / separators, always valid Unicode (shown)
     size: int
     mtime: float
     sha256: str
@@ -32,6 +58,9 @@ class FileResult:
     json: str | None = None          # output path, relative to the output folder
     unchanged: bool = False          # known to the ledger with the same content: not processed again
     superseded_by: str | None = None  # a newer return of the same agency and year
+    feedback: str | None = None      # the feedback workbook, relative to the output folder
+    key: str = ""                    # the raw relative path (os.fsdecode: may hold undecodable bytes); "" = path
+    partial: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # what the summary uses
     # while the worker holds the file: the bytes that were judged and the workbook parsed from them
     source: bytes | None = field(default=None, repr=False, compare=False)
     workbook: Any = field(default=None, repr=False, compare=False)
@@ -44,17 +73,31 @@ class FileResult:
     def warnings(self) -> int:
         return sum(f.severity == "warning" for f in self.findings)
 
+    @property
+    def raw_path(self) -> str:
+        """The inbox path as the file system has it (what outputs and the ledger are keyed by)."""
+        return self.key or self.path
+
     def entry(self) -> dict[str, Any]:
-        """The run report's entry for this file."""
-        return {"path": self.path, "size": self.size, "sha256": self.sha256, "status": self.status,
-                "form": self.form, "agency": self.agency, "year": self.year, "json": self.json,
-                "errors": self.errors, "warnings": self.warnings, "unchanged": self.unchanged,
-                "superseded_by": self.superseded_by, "findings": [f.to_dict() for f in self.findings]}
+        """The run report's entry for this file: every text bounded, at most FINDINGS_MAX findings."""
+        e = {"path": self.path, "size": self.size, "sha256": self.sha256, "status": self.status,
+             "form": self.form, "agency": bounded_text(self.agency, 200), "year": self.year, "json": self.json,
+             "feedback": self.feedback, "errors": self.errors, "warnings": self.warnings, "unchanged": self.unchanged,
+             "superseded_by": self.superseded_by, "findings": [f.to_dict() for f in bounded_findings(self.findings)]}
+        if self.raw_path != self.path:   # a name that is not UTF-8: its bytes, shown as \xNN
+            e["path_bytes"] = printable_bytes(self.raw_path)
+        return e
 
     @classmethod
-    def from_entry(cls, e: dict[str, Any], mtime: float) -> FileResult:
+    def from_entry(cls, e: dict[str, Any], mtime: float, key: str = "") -> FileResult:
         return cls(e["path"], e["size"], mtime, e["sha256"], e["status"], [Finding.from_dict(f) for f in e["findings"]],
-                   e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"))
+                   e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"), feedback=e.get("feedback"),
+                   key=key if key != e["path"] else "")
+
+
+def printable_bytes(raw: str) -> str:
+    """A raw name with its undecodable bytes as \\xNN: tells two names apart that print alike."""
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -62,6 +105,7 @@ class RunReport:
     inbox: str
     out: str
     files: list[FileResult]
+    notices: list[Finding] = field(default_factory=list)   # about the run, not one file (an unreadable folder)
 
     def stats(self) -> dict[str, Any]:
         by_code: dict[str, int] = {}
@@ -83,7 +127,8 @@ class RunReport:
     def to_dict(self) -> dict[str, Any]:
         from xltool import __version__
         return {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
-                "stats": self.stats(), "files": [r.entry() for r in self.files]}
+                "stats": self.stats(), "files": [r.entry() for r in self.files],
+                **({"notices": [f.to_dict() for f in bounded_findings(self.notices)]} if self.notices else {})}
 
     @property
     def exit_code(self) -> int:

@@ -90,6 +90,25 @@ def _raw(key: str) -> bytes:
     return os.fsencode(key)
 
 
+class SummaryDocs:
+    """The summary's values of the chosen returns, read from the ledger one at a time each time they
+    are iterated, sorted by SQLite in the summary's order (form, year, agency: see
+    outputs.summary.summary_order; agencies never repeat within a form and year among the returns
+    in use, the newest accepted one having superseded the others)."""
+
+    in_summary_order = True
+
+    def __init__(self, db: sqlite3.Connection, keys: set[bytes]):
+        self.db, self.keys = db, keys
+
+    def __iter__(self):
+        for key, partial in self.db.execute(
+                "SELECT key, partial FROM files WHERE partial IS NOT NULL "
+                "ORDER BY form, COALESCE(year, -1), COALESCE(agency, ''), path, key"):
+            if key in self.keys:
+                yield loads(partial)
+
+
 class Ledger:
     db: sqlite3.Connection | None = None
 
@@ -192,11 +211,9 @@ class Ledger:
                         (stat.mtime_ns, stat.ctime_ns, stat.ino, _raw(key)))
         self._done_one()
 
-    def partials(self, keys: set[str]) -> list[dict[str, Any]]:
-        """The summary's values of the returns in `keys` (accepted, in use)."""
-        wanted = {_raw(k) for k in keys}
-        return [loads(partial) for key, partial in self.db.execute(
-                "SELECT key, partial FROM files WHERE partial IS NOT NULL ORDER BY key") if key in wanted]
+    def partials(self, keys: set[str]) -> SummaryDocs:
+        """The summary's values of the returns in `keys` (accepted, in use), streamed in summary order."""
+        return SummaryDocs(self.db, {_raw(k) for k in keys})
 
     def _begin(self) -> None:
         if not self.db.in_transaction:

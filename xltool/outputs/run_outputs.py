@@ -4,7 +4,7 @@ summary.xlsx and values.csv from the accepted ones, and report.html linking them
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from xltool.outputs.run_report import FileResult, RunReport
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
 
 # the summary's values of the accepted returns in use, by raw inbox path (kept by the ledger)
-PartialsOf = Callable[[set[str]], list[dict[str, Any]]]
+PartialsOf = Callable[[set[str]], Iterable[dict[str, Any]]]
 
 
 def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:

@@ -54,10 +54,8 @@ def annotate_across_files(results: list[FileResult]) -> None:
                 r.findings.append(DUPLICATE_CONTENT.at(other=first.path))
                 r.superseded_by = first.path
     _supersede(results)
-    by_first_char: dict[str, set[str]] = {}  # agencies by first character: a name is checked
-    for r in results:                           # against a few candidates, not all of them
-        if r.agency:
-            by_first_char.setdefault(r.agency[0], set()).add(r.agency)
+    agencies = {r.agency for r in results if r.agency}
+    lengths = sorted({len(a) for a in agencies})
     for r in results:
         if not r.agency or r.status == SKIPPED:
             continue
@@ -65,10 +63,17 @@ def annotate_across_files(results: list[FileResult]) -> None:
         years = {int(y) for y in re.findall(r"(?<!\d)(20\d\d)(?!\d)", name)}
         if r.year and years and r.year not in years:
             r.findings.append(FILENAME_YEAR_MISMATCH.at(name_year=min(years), year=r.year))
-        named = {a for ch in set(name) for a in by_first_char.get(ch, ()) if a in name}
+        named = _agencies_in(name, agencies, lengths)
         others = [a for a in named if a != r.agency and a not in r.agency]
         if others:
             r.findings.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(sorted(others), key=len), agency=r.agency))
+
+
+def _agencies_in(name: str, agencies: set[str], lengths: list[int]) -> set[str]:
+    """The agencies whose names occur in `name`: each substring of an agency name's length is looked
+    up, so the cost per file does not grow with the number of agencies (thousands of them)."""
+    return {name[i:i + n] for n in lengths if n <= len(name) for i in range(len(name) - n + 1)
+            if name[i:i + n] in agencies}
 
 
 def _supersede(results: list[FileResult]) -> None:

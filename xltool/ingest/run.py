@@ -160,11 +160,20 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, on_file, on_start)
         if previous is not None:
             notices.extend(annotate_previous_year(ordered, out, previous))
         report = RunReport(str(inbox), str(out), ordered, notices)
-        write_atomic(out / "run.json", dumps(report.to_dict()))
-        write_outputs(report, ledger.partials)
+        run_json = dumps(report.to_dict())
+        if not _same_content(out / "run.json", run_json):   # a re-run with nothing changed rewrites nothing
+            write_atomic(out / "run.json", run_json)
+        write_outputs(report, ledger.partials, run_json)
         return report
     finally:
         ledger.close()
+
+
+def _same_content(path: Path, text: str) -> bool:
+    try:
+        return path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
 
 
 def _unreadable_folder(folder: str, inbox: Path, e: OSError):

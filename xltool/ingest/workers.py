@@ -60,11 +60,11 @@ def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_re
             timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
     """task(path) -> FileResult for every path, in worker processes; on_result(path, result) in
     this process as each finishes. `task` must be picklable (a module function or a partial)."""
-    from pebble import ProcessPool
-
     paths = list(paths)
     if not paths:
         return
+    from pebble import ProcessPool  # only when there is work: a re-run with nothing changed starts faster
+
     warm_up()
     ctx = multiprocessing.get_context("fork")
     window = max(1, jobs) * 8  # tasks in flight: enough to keep workers busy, few enough to keep memory flat

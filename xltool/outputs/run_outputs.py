@@ -14,6 +14,7 @@ from xltool.outputs.output_names import FEEDBACK_DIR
 from xltool.outputs.run_report import FileResult, RunReport
 
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
+REPORT_KEY = ".report-key"        # which run report and feedback links report.html was made from
 
 # the summary's values of the accepted returns in use, by raw inbox path (kept by the ledger)
 PartialsOf = Callable[[set[str]], Iterable[dict[str, Any]]]
@@ -30,7 +31,7 @@ def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool
         return False
 
 
-def write_outputs(report: RunReport, partials_of: PartialsOf) -> None:
+def write_outputs(report: RunReport, partials_of: PartialsOf, run_json: str | None = None) -> None:
     """After run.json: links to the feedback workbooks the workers drew for the rejected returns in
     use (this process never draws one: a hostile file would do it here, without limits),
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set
@@ -44,7 +45,18 @@ def write_outputs(report: RunReport, partials_of: PartialsOf) -> None:
             links[r.path] = r.feedback
     _remove_stale_feedback(out, {r.feedback for r in report.files if r.feedback})
     _write_summaries(report, out, partials_of)
+    key = hashlib.sha256(((run_json or "") + repr(sorted(links.items()))).encode("utf-8")).hexdigest()
+    if run_json is not None and _read_key(out / REPORT_KEY) == key and (out / "report.html").is_file():
+        return  # the same run report as last time: the same page
     write_atomic(out / "report.html", render_run_report(report.to_dict(), links))
+    write_atomic(out / REPORT_KEY, key)
+
+
+def _read_key(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def in_use(report: RunReport) -> list[FileResult]:
@@ -59,8 +71,7 @@ def _write_summaries(report: RunReport, out: Path, partials_of: PartialsOf) -> N
     key = hashlib.sha256("\n".join(f"{r.raw_path}\t{r.sha256}" for r in used)
                          .encode("utf-8", "surrogateescape")).hexdigest()
     key_file = out / SUMMARY_KEY
-    current = key_file.read_text(encoding="utf-8").strip() if key_file.is_file() else ""
-    if current == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
+    if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
         return  # the same accepted returns as last time: the same sums
     docs = partials_of({r.raw_path for r in used})
     write_summary(docs, out / "summary.xlsx")

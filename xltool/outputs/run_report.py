@@ -21,18 +21,30 @@ MORE_FINDINGS = Code("more-findings", INFO,
 
 
 def bounded_text(value: Any, limit: int = TEXT_MAX) -> Any:
-    """A string cut to `limit` characters (with a mark that it was cut); other values as they are."""
+    """A string cut to at most `limit` characters, ending with a mark saying how much was cut (so a
+    cut text is not cut again); other values as they are."""
     if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + f"…（另有 {len(value) - limit} 字 / {len(value) - limit} more characters）"
+        keep = max(0, limit - 48)            # room for the mark
+        cut = len(value) - keep
+        return value[:keep] + f"…（另有{cut}字 / +{cut} chars）"
     return value
 
 
 def bounded_finding(f: Finding) -> Finding:
     """A finding whose texts are bounded: a return's own text (a cell, a sheet name) may be megabytes."""
+    if _is_bounded(f):
+        return f
     args = {k: bounded_text(v, 200) if isinstance(v, str) else v for k, v in list(f.args.items())[:20]}
     return Finding(code=bounded_text(f.code, 100), severity=f.severity, sheet=bounded_text(f.sheet, 100),
                    cell=bounded_text(f.cell, 20), ids=tuple(bounded_text(i, 100) for i in f.ids[:20]), args=args,
                    message=bounded_text(f.message), message_en=bounded_text(f.message_en))
+
+
+def _is_bounded(f: Finding) -> bool:
+    return (len(f.message) <= TEXT_MAX and len(f.message_en) <= TEXT_MAX and len(f.args) <= 20 and len(f.ids) <= 20
+            and len(f.sheet or "") <= 100 and len(f.cell or "") <= 20 and len(f.code) <= 100
+            and all(len(v) <= 200 for v in f.args.values() if isinstance(v, str))
+            and all(len(i) <= 100 for i in f.ids))
 
 
 def bounded_findings(findings: list[Finding]) -> list[Finding]:
@@ -106,6 +118,7 @@ class RunReport:
     out: str
     files: list[FileResult]
     notices: list[Finding] = field(default_factory=list)   # about the run, not one file (an unreadable folder)
+    _dict: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def stats(self) -> dict[str, Any]:
         by_code: dict[str, int] = {}
@@ -125,6 +138,12 @@ class RunReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        """The run report as data (run.json). Made once: report.html and --json use the same dict."""
+        if self._dict is None:
+            self._dict = self._make_dict()
+        return self._dict
+
+    def _make_dict(self) -> dict[str, Any]:
         from xltool import __version__
         return {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
                 "stats": self.stats(), "files": [r.entry() for r in self.files],

@@ -266,7 +266,7 @@ def test_an_output_folder_that_is_a_file_or_full_exits_2_with_a_message(tmp_path
     from xltool.ingest import run
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(run, "write_atomic", full)
+    monkeypatch.setattr(run, "write_run_json", full)
     res = runner.invoke(app, ["ingest", str(inbox), "--out", str(tmp_path / "out")])
     assert res.exit_code == 2 and "磁盘已满" in said(res) and "disk is full" in said(res)
 

@@ -173,9 +173,8 @@ def ingest_cmd(
             raise typer.Exit(3)
     for notice in report.notices:
         err.print(f"[yellow]注意 / note:[/yellow] {escape(notice.message)} / {escape(notice.message_en)}")
-    if as_json:
-        from xltool.form.canonical import dumps
-        sys.stdout.write(dumps(report.to_dict()))
+    if as_json:   # run.json as written (streamed there: thousands of entries are not encoded twice)
+        sys.stdout.write((Path(report.out) / "run.json").read_text(encoding="utf-8"))
     else:
         print_run(report, _console())
     raise typer.Exit(report.exit_code)

@@ -8,7 +8,7 @@ back. `history` keeps every verdict ever given, so a superseded or replaced retu
 forgotten.
 
 Records are committed in batches (every BATCH_FILES files or BATCH_SECONDS), each after the
-files' JSON are written: a run killed at any moment loses at most the last batch's records, and
+files' JSON are written and flushed to disk (once per batch, by the caller's `before_commit`): a run killed at any moment loses at most the last batch's records, and
 the next run processes those files again. The schema has a version (PRAGMA user_version): a
 ledger that is not one (garbage, truncated, an older layout) is moved aside, kept under a dated
 name, and rebuilt from the inbox; one written by a newer xltool is refused.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,8 +113,11 @@ class SummaryDocs:
 class Ledger:
     db: sqlite3.Connection | None = None
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, before_commit: Callable[[], None] | None = None):
+        """`before_commit`: called before each batch is committed (the outputs the batch's records
+        name are flushed to disk there, once per batch rather than once per file)."""
         self.path = Path(folder) / LEDGER_NAME
+        self.before_commit = before_commit
         self.moved_aside = None   # the finding about a ledger that was moved aside, for the run report
         try:
             self.db = self._open()
@@ -167,6 +171,11 @@ class Ledger:
     def known(self) -> dict[str, Known]:
         """Every path's last record (by raw path), as the ledger held it when opened."""
         return self._known
+
+    def take_known(self) -> dict[str, Known]:
+        """known(), handed over: the ledger forgets it (thousands of entries are not kept twice)."""
+        known, self._known = self._known, {}
+        return known
 
     def _load_known(self) -> dict[str, Known]:
         """Loaded at once (a re-run over thousands of files stays fast); a row that cannot be read
@@ -226,6 +235,8 @@ class Ledger:
 
     def commit(self) -> None:
         if self.db.in_transaction:
+            if self.before_commit is not None:
+                self.before_commit()
             self.db.execute("COMMIT")
         self._pending = 0
         self._last_commit = time.monotonic()

@@ -170,12 +170,13 @@ def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None 
 
 def write_json(out: Path, r: FileResult) -> None:
     """The canonical JSON of `r` under its safe name. A folder or file in the way gives the file a
-    finding (and a retry next run); the output folder full or read-only stops the run (OSError)."""
+    finding (and a retry next run); the output folder full or read-only stops the run (OSError).
+    Not flushed to disk here: the ingest flushes once per ledger batch, before recording it."""
     if r.document is None:
         return
     name = json_name(r.raw_path)
     try:
-        write_atomic(out / name, dumps(r.document))
+        write_atomic(out / name, dumps(r.document), fsync=False)
         r.json = name
     except (IsADirectoryError, NotADirectoryError, FileExistsError) as e:
         r.findings.append(OUTPUT_BLOCKED.at(name=name, reason=e.strerror or type(e).__name__))

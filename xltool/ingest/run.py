@@ -8,15 +8,15 @@ outputs for people. It holds a lock on the output folder and never writes to the
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import sqlite3
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
-from xltool.fileio import clear_temp_files, write_atomic
+from xltool.fileio import atomic_path, clear_temp_files
 from xltool.findings import WARNING, Code, printable
-from xltool.form.canonical import dumps
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Ledger
 from xltool.ingest.pipeline import RETRY_CODES, process_and_write, raw_relative, relative_name, sha256_of, write_json
@@ -119,7 +119,7 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
 
 def _ingest_locked(inbox, out, jobs, full, timeout, previous, on_file, on_start) -> RunReport:
     clear_temp_files(out)
-    ledger = Ledger(out)
+    ledger = Ledger(out, before_commit=partial(sync_folder, out))
     try:
         notices = [ledger.moved_aside] if ledger.moved_aside else []
         files = candidates(inbox, on_unreadable=lambda folder, e: notices.append(_unreadable_folder(folder, inbox, e)))
@@ -128,7 +128,7 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, on_file, on_start)
         results: dict[str, FileResult] = {}     # by raw inbox path: names that print alike stay apart
         todo: list[Path] = []
         stats: dict[str, FileStat] = {}         # taken before a worker reads the file
-        known = {} if full else ledger.known()
+        known = {} if full else ledger.take_known()
         for path in files:
             key = raw_relative(path, inbox)
             stats[key], reused = _reuse(path, key, out, known, ledger)
@@ -138,6 +138,7 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, on_file, on_start)
             results[key] = reused
             if on_file:
                 on_file(reused)
+        del known   # its entries are in the results now: not twice in memory
 
         def done(path: Path, r: FileResult) -> None:
             if r.document is not None:  # a file whose worker gave no answer
@@ -160,20 +161,71 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, on_file, on_start)
         if previous is not None:
             notices.extend(annotate_previous_year(ordered, out, previous))
         report = RunReport(str(inbox), str(out), ordered, notices)
-        run_json = dumps(report.to_dict())
-        if not _same_content(out / "run.json", run_json):   # a re-run with nothing changed rewrites nothing
-            write_atomic(out / "run.json", run_json)
-        write_outputs(report, ledger.partials, run_json)
+        run_json_sha = write_run_json(out / "run.json", report)
+        write_outputs(report, ledger.partials, run_json_sha)
         return report
     finally:
         ledger.close()
 
 
-def _same_content(path: Path, text: str) -> bool:
+@lru_cache(maxsize=1)
+def _libc():
+    import ctypes
+    return ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush the output folder's file system to disk, once per ledger batch: the workers write
+    the JSON documents without an fsync each (syncfs(2) where there is one, else sync(2))."""
     try:
-        return path.read_bytes() == text.encode("utf-8")
+        libc = _libc()
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
+
+
+class _Unchanged(Exception):
+    pass
+
+
+def write_run_json(target: Path, report: RunReport) -> str:
+    """run.json, encoded entry by entry (canonical JSON, as form.canonical.dumps writes it) straight
+    to disk; left as it is when the content is the same (a re-run with nothing changed). Returns
+    the content's sha256."""
+    import simplejson
+
+    from xltool.form.canonical import _default
+
+    encoder = simplejson.JSONEncoder(ensure_ascii=False, sort_keys=True, indent=2, use_decimal=True, default=_default)
+    before = _sha256_or_none(target)
+    h = hashlib.sha256()
+    try:
+        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            for chunk in encoder.iterencode(report.to_dict(lazy=True)):
+                data = chunk.encode("utf-8")
+                h.update(data)
+                fh.write(data)
+            fh.write(b"\n")
+            h.update(b"\n")
+            fh.flush()
+            if h.hexdigest() == before:
+                raise _Unchanged()
+    except _Unchanged:
+        pass
+    return h.hexdigest()
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return sha256_of(path)
     except OSError:
-        return False
+        return None
 
 
 def _unreadable_folder(folder: str, inbox: Path, e: OSError):

@@ -31,7 +31,7 @@ def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool
         return False
 
 
-def write_outputs(report: RunReport, partials_of: PartialsOf, run_json: str | None = None) -> None:
+def write_outputs(report: RunReport, partials_of: PartialsOf, run_json_sha: str | None = None) -> None:
     """After run.json: links to the feedback workbooks the workers drew for the rejected returns in
     use (this process never draws one: a hostile file would do it here, without limits),
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set
@@ -45,8 +45,8 @@ def write_outputs(report: RunReport, partials_of: PartialsOf, run_json: str | No
             links[r.path] = r.feedback
     _remove_stale_feedback(out, {r.feedback for r in report.files if r.feedback})
     _write_summaries(report, out, partials_of)
-    key = hashlib.sha256(((run_json or "") + repr(sorted(links.items()))).encode("utf-8")).hexdigest()
-    if run_json is not None and _read_key(out / REPORT_KEY) == key and (out / "report.html").is_file():
+    key = hashlib.sha256(((run_json_sha or "") + repr(sorted(links.items()))).encode("utf-8")).hexdigest()
+    if run_json_sha is not None and _read_key(out / REPORT_KEY) == key and (out / "report.html").is_file():
         return  # the same run report as last time: the same page
     write_atomic(out / "report.html", render_run_report(report.to_dict(), links))
     write_atomic(out / REPORT_KEY, key)

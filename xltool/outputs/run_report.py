@@ -118,7 +118,6 @@ class RunReport:
     out: str
     files: list[FileResult]
     notices: list[Finding] = field(default_factory=list)   # about the run, not one file (an unreadable folder)
-    _dict: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def stats(self) -> dict[str, Any]:
         by_code: dict[str, int] = {}
@@ -137,18 +136,29 @@ class RunReport:
             "findings_by_code": dict(sorted(by_code.items())),
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """The run report as data (run.json). Made once: report.html and --json use the same dict."""
-        if self._dict is None:
-            self._dict = self._make_dict()
-        return self._dict
-
-    def _make_dict(self) -> dict[str, Any]:
+    def to_dict(self, lazy: bool = False) -> dict[str, Any]:
+        """The run report as data (run.json). `lazy`: the file entries are made one at a time as the
+        list is iterated (for writing run.json without holding every entry at once)."""
         from xltool import __version__
+        files = _LazyEntries(self.files) if lazy else [r.entry() for r in self.files]
         return {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
-                "stats": self.stats(), "files": [r.entry() for r in self.files],
+                "stats": self.stats(), "files": files,
                 **({"notices": [f.to_dict() for f in bounded_findings(self.notices)]} if self.notices else {})}
 
     @property
     def exit_code(self) -> int:
         return 1 if any(r.status == REJECTED for r in self.files) else 0
+
+
+class _LazyEntries(list):
+    """A list, to a JSON encoder, whose entries are made as it is iterated."""
+
+    def __init__(self, files: list[FileResult]):
+        super().__init__()
+        self.files = files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __iter__(self):
+        return (r.entry() for r in self.files)

@@ -172,6 +172,9 @@ def test_a_file_deleted_while_its_worker_ran_gets_a_verdict(tmp_path):
 
     r = _failed(tmp_path / "gone.xlsx", tmp_path, FILE_TIMEOUT.at(seconds=1))
     assert r.status == "rejected" and r.path == "gone.xlsx" and r.document is not None
+    os.mkfifo(tmp_path / "now_a_fifo.xlsx")           # put in its place: hashing it must not block
+    r = _failed(tmp_path / "now_a_fifo.xlsx", tmp_path, FILE_TIMEOUT.at(seconds=1))
+    assert r.status == "rejected" and r.sha256 == ""
 
 
 def test_an_unreadable_inbox_folder_is_named(tmp_path, monkeypatch):

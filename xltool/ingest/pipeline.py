@@ -11,6 +11,7 @@ import errno
 import hashlib
 import os
 import signal
+import stat
 import time
 from pathlib import Path
 
@@ -60,12 +61,28 @@ def relative_name(path: Path, inbox: Path) -> str:
     return printable(raw_relative(path, inbox))
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, limit: int | None = None) -> str:
+    """The sha256 of a regular file's bytes. Never blocks on a FIFO or a device (opened non-blocking,
+    checked with fstat: OSError otherwise); with `limit`, a longer file raises OSError (EFBIG), so
+    that the ingest process itself never reads an unbounded amount."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if limit is not None and st.st_size > limit:
+            raise OSError(errno.EFBIG, "file too large to hash here", str(path))
+        read = 0
         for chunk in iter(lambda: fh.read(1 << 20), b""):
+            read += len(chunk)
+            if limit is not None and read > limit:
+                raise OSError(errno.EFBIG, "file too large to hash here", str(path))
             h.update(chunk)
     return h.hexdigest()
+
+
+PARENT_HASH_LIMIT = 64 * 1024 * 1024   # bytes the ingest process hashes itself (a changed file, a timed-out one)
 
 
 def process_file(path: Path, inbox: Path) -> FileResult:

@@ -19,7 +19,15 @@ from xltool.fileio import atomic_path, clear_temp_files
 from xltool.findings import WARNING, Code, printable
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Ledger
-from xltool.ingest.pipeline import RETRY_CODES, process_and_write, raw_relative, relative_name, sha256_of, write_json
+from xltool.ingest.pipeline import (
+    PARENT_HASH_LIMIT,
+    RETRY_CODES,
+    process_and_write,
+    raw_relative,
+    relative_name,
+    sha256_of,
+    write_json,
+)
 from xltool.ingest.walk import candidates
 from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
 from xltool.outputs.run_outputs import write_outputs
@@ -253,7 +261,7 @@ def _reuse(path: Path, key: str, out: Path, known, ledger) -> tuple[FileStat, Fi
         return stat, None
     if (stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino) != (k.size, k.mtime_ns, k.ctime_ns, k.ino):
         try:
-            if not k.sha256 or stat.size != k.size or sha256_of(path) != k.sha256:
+            if not k.sha256 or stat.size != k.size or sha256_of(path, PARENT_HASH_LIMIT) != k.sha256:
                 return stat, None
         except OSError:
             return stat, None

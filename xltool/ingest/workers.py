@@ -104,15 +104,18 @@ def _failed(path: Path, inbox: Path, finding):
     """The verdict on a file whose worker gave no answer."""
     from xltool.findings import REJECTED
     from xltool.form.canonical import document
-    from xltool.ingest.pipeline import raw_relative, relative_name, sha256_of
+    from xltool.ingest.pipeline import PARENT_HASH_LIMIT, raw_relative, relative_name, sha256_of
     from xltool.outputs.run_report import FileResult
 
     try:   # the file may be gone by now (deleted while its worker ran)
         st = os.lstat(path)
         size, mtime = st.st_size, st.st_mtime
-        digest = sha256_of(path)
     except OSError:
-        size, mtime, digest = 0, 0.0, ""
+        size, mtime = 0, 0.0
+    try:   # never blocks (a FIFO put in its place) nor reads without end
+        digest = sha256_of(path, PARENT_HASH_LIMIT)
+    except OSError:
+        digest = ""
     rel, key = relative_name(path, inbox), raw_relative(path, inbox)
     r = FileResult(rel, size, mtime, digest, REJECTED, [finding], key="" if key == rel else key)
     r.document = document(spec=None, values=None, findings=r.findings, file_name=Path(r.path).name, sha256=digest,

@@ -33,11 +33,12 @@ SCHEMA_VERSION = 1
 BATCH_FILES = 64
 BATCH_SECONDS = 0.5
 _FILES_COLUMNS = ("key", "path", "size", "mtime_ns", "ctime_ns", "ino", "sha256", "form", "agency", "year",
-                  "status", "json", "entry", "partial", "seen_at")
+                  "status", "json", "feedback", "entry", "partial", "csv_rows", "seen_at")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     key BLOB PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, sha256 TEXT,
-    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, entry TEXT, partial TEXT, seen_at TEXT);
+    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry TEXT, partial TEXT,
+    csv_rows TEXT, seen_at TEXT);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
     form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, seen_at TEXT);
@@ -66,7 +67,11 @@ class Known:
     sha256: str
     json: str | None
     feedback: str | None
-    entry: dict[str, Any]
+    entry_text: str         # decoded when the verdict is reused (thousands of decoded entries cost memory)
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        return loads(self.entry_text)
 
 
 @dataclass(frozen=True)
@@ -99,15 +104,16 @@ class SummaryDocs:
 
     in_summary_order = True
 
-    def __init__(self, db: sqlite3.Connection, keys: set[bytes]):
-        self.db, self.keys = db, keys
+    def __init__(self, db: sqlite3.Connection, keys: set[bytes], column: str = "partial"):
+        self.db, self.keys, self.column = db, keys, column
 
     def __iter__(self):
-        for key, partial in self.db.execute(
-                "SELECT key, partial FROM files WHERE partial IS NOT NULL "
+        decode = loads if self.column == "partial" else str
+        for key, value in self.db.execute(
+                f"SELECT key, {self.column} FROM files WHERE {self.column} IS NOT NULL "
                 "ORDER BY form, COALESCE(year, -1), COALESCE(agency, ''), path, key"):
             if key in self.keys:
-                yield loads(partial)
+                yield decode(value)
 
 
 class Ledger:
@@ -181,17 +187,14 @@ class Ledger:
         """Loaded at once (a re-run over thousands of files stays fast); a row that cannot be read
         is left out, so its file is simply checked again."""
         out = {}
-        for key, size, mtime_ns, ctime_ns, ino, sha, json_path, entry in self.db.execute(
-                "SELECT key, size, mtime_ns, ctime_ns, ino, sha256, json, entry FROM files"):
-            try:
-                e = loads(entry)
-                out[os.fsdecode(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, e.get("feedback"), e)
-            except (TypeError, ValueError, AttributeError):
-                continue
+        for key, size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, entry in self.db.execute(
+                "SELECT key, size, mtime_ns, ctime_ns, ino, sha256, json, feedback, entry FROM files"):
+            if isinstance(key, bytes) and isinstance(entry, str):
+                out[os.fsdecode(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, entry)
         return out
 
     def record(self, entry: dict[str, Any], key: str, stat: FileStat, retry: bool = False,
-               partial: dict[str, Any] | None = None) -> None:
+               partial: dict[str, Any] | None = None, csv_rows: str | None = None) -> None:
         """One file's verdict: appended to `history` and kept in `files`, with `stat` as taken before
         the file was read. A verdict to `retry` (a time-out, a crash: more about this run than about the
         file) is kept for this run's summary but never reused: it is stored with no stat and no hash.
@@ -203,10 +206,11 @@ class Ledger:
         else:
             sha = entry["sha256"]
         self._begin()
-        self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,
                          entry.get("form"), entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"),
-                         dumps(entry), dumps(partial) if partial is not None else None, now))
+                         entry.get("feedback"), dumps(entry), dumps(partial) if partial is not None else None,
+                         csv_rows, now))
         self.db.execute("INSERT INTO history (key, path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, entry["sha256"], entry.get("form"),
@@ -223,6 +227,10 @@ class Ledger:
     def partials(self, keys: set[str]) -> SummaryDocs:
         """The summary's values of the returns in `keys` (accepted, in use), streamed in summary order."""
         return SummaryDocs(self.db, {_raw(k) for k in keys})
+
+    def csv_rows(self, keys: set[str]) -> SummaryDocs:
+        """The values.csv rows of the returns in `keys`, as text, streamed in summary order."""
+        return SummaryDocs(self.db, {_raw(k) for k in keys}, column="csv_rows")
 
     def _begin(self) -> None:
         if not self.db.in_transaction:

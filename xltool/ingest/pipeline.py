@@ -24,6 +24,7 @@ from xltool.ingest.walk import skip_reason
 from xltool.outputs.output_names import feedback_name, json_name
 from xltool.outputs.run_outputs import write_feedback_for
 from xltool.outputs.run_report import FileResult, bounded_findings, bounded_text
+from xltool.outputs.summary import doc_csv_rows
 from xltool.xlsx import guard
 from xltool.xlsx.read import read_workbook
 
@@ -181,6 +182,7 @@ def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None 
             r.findings.append(FEEDBACK_NOT_DRAWN.at())
     if r.status == ACCEPTED and r.document is not None:
         r.partial = summary_partial(r.document)
+        r.csv_rows = doc_csv_rows(r.partial)
     r.source = r.workbook = r.document = None
     return r
 

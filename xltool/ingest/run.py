@@ -155,8 +155,8 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, on_file, on_start)
             # a crash or a time-out says more about this run than about the file: try it again next time
             retry = any(f.code in RETRY_CODES for f in r.findings)
             ledger.record(r.entry(), r.raw_path, stats.get(r.raw_path) or FileStat.missing(), retry=retry,
-                          partial=r.partial)
-            r.partial = None    # kept by the ledger: the summary reads it from there
+                          partial=r.partial, csv_rows=r.csv_rows)
+            r.partial = r.csv_rows = None    # kept by the ledger: the summary reads them from there
             results[r.raw_path] = r
             if on_file:
                 on_file(r)
@@ -170,7 +170,7 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, on_file, on_start)
             notices.extend(annotate_previous_year(ordered, out, previous))
         report = RunReport(str(inbox), str(out), ordered, notices)
         run_json_sha = write_run_json(out / "run.json", report)
-        write_outputs(report, ledger.partials, run_json_sha)
+        write_outputs(report, ledger, run_json_sha)
         return report
     finally:
         ledger.close()
@@ -266,6 +266,9 @@ def _reuse(path: Path, key: str, out: Path, known, ledger) -> tuple[FileStat, Fi
         except OSError:
             return stat, None
         ledger.touch(key, stat)
-    r = FileResult.from_entry(k.entry, stat.mtime_ns / 1e9, key)
+    try:
+        r = FileResult.from_entry(k.entry, stat.mtime_ns / 1e9, key)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return stat, None   # a record the ledger cannot give back: check the file again
     r.unchanged = True
     return stat, r

@@ -4,9 +4,9 @@ summary.xlsx and values.csv from the accepted ones, and report.html linking them
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from xltool.fileio import write_atomic
 from xltool.findings import ACCEPTED, REJECTED
@@ -16,8 +16,13 @@ from xltool.outputs.run_report import FileResult, RunReport
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
 REPORT_KEY = ".report-key"        # which run report and feedback links report.html was made from
 
-# the summary's values of the accepted returns in use, by raw inbox path (kept by the ledger)
-PartialsOf = Callable[[set[str]], Iterable[dict[str, Any]]]
+class SummarySource(Protocol):
+    """What the summary is made from, per accepted return in use (by raw inbox path): kept by the
+    ledger, streamed in summary order."""
+
+    def partials(self, keys: set[str]) -> Iterable[dict[str, Any]]: ...   # identity and table values
+
+    def csv_rows(self, keys: set[str]) -> Iterable[str]: ...              # its rows of values.csv
 
 
 def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:
@@ -31,7 +36,7 @@ def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool
         return False
 
 
-def write_outputs(report: RunReport, partials_of: PartialsOf, run_json_sha: str | None = None) -> None:
+def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | None = None) -> None:
     """After run.json: links to the feedback workbooks the workers drew for the rejected returns in
     use (this process never draws one: a hostile file would do it here, without limits),
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set
@@ -44,7 +49,7 @@ def write_outputs(report: RunReport, partials_of: PartialsOf, run_json_sha: str 
         if r.feedback and r.status == REJECTED and r.superseded_by is None and (out / r.feedback).is_file():
             links[r.path] = r.feedback
     _remove_stale_feedback(out, {r.feedback for r in report.files if r.feedback})
-    _write_summaries(report, out, partials_of)
+    _write_summaries(report, out, source)
     key = hashlib.sha256(((run_json_sha or "") + repr(sorted(links.items()))).encode("utf-8")).hexdigest()
     if run_json_sha is not None and _read_key(out / REPORT_KEY) == key and (out / "report.html").is_file():
         return  # the same run report as last time: the same page
@@ -64,8 +69,8 @@ def in_use(report: RunReport) -> list[FileResult]:
     return [r for r in report.files if r.status == ACCEPTED and r.superseded_by is None]
 
 
-def _write_summaries(report: RunReport, out: Path, partials_of: PartialsOf) -> None:
-    from xltool.outputs.summary import write_summary, write_values_csv
+def _write_summaries(report: RunReport, out: Path, source: SummarySource) -> None:
+    from xltool.outputs.summary import write_summary, write_values_csv_rows
 
     used = in_use(report)
     key = hashlib.sha256("\n".join(f"{r.raw_path}\t{r.sha256}" for r in used)
@@ -73,9 +78,9 @@ def _write_summaries(report: RunReport, out: Path, partials_of: PartialsOf) -> N
     key_file = out / SUMMARY_KEY
     if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
         return  # the same accepted returns as last time: the same sums
-    docs = partials_of({r.raw_path for r in used})
-    write_summary(docs, out / "summary.xlsx")
-    write_values_csv(docs, out / "values.csv")
+    keys = {r.raw_path for r in used}
+    write_summary(source.partials(keys), out / "summary.xlsx")
+    write_values_csv_rows(source.csv_rows(keys), out / "values.csv")
     write_atomic(key_file, key)
 
 

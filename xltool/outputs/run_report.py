@@ -73,6 +73,7 @@ class FileResult:
     feedback: str | None = None      # the feedback workbook, relative to the output folder
     key: str = ""                    # the raw relative path (os.fsdecode: may hold undecodable bytes); "" = path
     partial: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # what the summary uses
+    csv_rows: str | None = field(default=None, repr=False, compare=False)            # its rows of values.csv
     # while the worker holds the file: the bytes that were judged and the workbook parsed from them
     source: bytes | None = field(default=None, repr=False, compare=False)
     workbook: Any = field(default=None, repr=False, compare=False)

@@ -16,6 +16,7 @@ leading apostrophe (the OWASP CSV-injection rule).
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -158,11 +159,25 @@ def values_rows(docs: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
 
 def write_values_csv(docs: Iterable[dict[str, Any]], target: Path) -> None:
     """values.csv: UTF-8 with a BOM (so Excel picks the encoding), one row per value."""
+    write_values_csv_rows((doc_csv_rows(d) for d in ordered_docs(docs)), target)
+
+
+def doc_csv_rows(doc: dict[str, Any]) -> str:
+    """One accepted document's rows of values.csv, as text: made once per return (kept by the
+    ledger), so that values.csv is put together from them without adding anything up again."""
+    text = io.StringIO()
+    out = csv.writer(text)
+    for row in values_rows([doc]):
+        out.writerow([_csv_field(row[k]) for k in CSV_COLUMNS])
+    return text.getvalue()
+
+
+def write_values_csv_rows(texts: Iterable[str], target: Path) -> None:
+    """values.csv from the documents' rows (doc_csv_rows), given in summary order."""
     with atomic_path(Path(target)) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(CSV_COLUMNS)
-        for row in values_rows(docs):
-            out.writerow([_csv_field(row[k]) for k in CSV_COLUMNS])
+        csv.writer(fh).writerow(CSV_COLUMNS)
+        for text in texts:
+            fh.write(text)
 
 
 def _csv_field(v: Any) -> str:

@@ -321,3 +321,19 @@ def test_a_rerun_sums_from_the_ledger_without_reading_the_documents_back(tmp_pat
     after = _csv_rows(out)
     assert [row for row in after if row[0] != "局3"] == before
     assert {row[0] for row in after} == {"局0", "局1", "局2", "局3"}
+
+
+def test_run_json_written_entry_by_entry_is_the_canonical_report_and_kept_when_unchanged(tmp_path):
+    from xltool.form.canonical import dumps
+
+    inbox = tmp_path / "inbox"
+    return_file(inbox, "a.xlsx")
+    return_file(inbox, "b.xlsx", agency="乙局", balanced=False)
+    out = tmp_path / "out"
+    ingest(inbox, out, jobs=1)
+    report = ingest(inbox, out, jobs=1)                 # everything unchanged now
+    assert (out / "run.json").read_text(encoding="utf-8") == dumps(report.to_dict())
+    written = (out / "run.json").stat().st_mtime_ns, (out / "report.html").stat().st_mtime_ns
+    time.sleep(0.01)
+    ingest(inbox, out, jobs=1)                          # the same report again: nothing rewritten
+    assert ((out / "run.json").stat().st_mtime_ns, (out / "report.html").stat().st_mtime_ns) == written

@@ -34,17 +34,16 @@ def bounded_finding(f: Finding) -> Finding:
     """A finding whose texts are bounded: a return's own text (a cell, a sheet name) may be megabytes."""
     if _is_bounded(f):
         return f
-    args = {k: bounded_text(v, 200) if isinstance(v, str) else v for k, v in list(f.args.items())[:20]}
+    args = {k: bounded_text(v, 200) if isinstance(v, str) else v for k, v in list(f.args.items())[:50]}
     return Finding(code=bounded_text(f.code, 100), severity=f.severity, sheet=bounded_text(f.sheet, 100),
-                   cell=bounded_text(f.cell, 20), ids=tuple(bounded_text(i, 100) for i in f.ids[:20]), args=args,
+                   cell=bounded_text(f.cell, 20), ids=f.ids, args=args,   # ids name the form's cells: bounded by it
                    message=bounded_text(f.message), message_en=bounded_text(f.message_en))
 
 
 def _is_bounded(f: Finding) -> bool:
-    return (len(f.message) <= TEXT_MAX and len(f.message_en) <= TEXT_MAX and len(f.args) <= 20 and len(f.ids) <= 20
+    return (len(f.message) <= TEXT_MAX and len(f.message_en) <= TEXT_MAX and len(f.args) <= 50
             and len(f.sheet or "") <= 100 and len(f.cell or "") <= 20 and len(f.code) <= 100
-            and all(len(v) <= 200 for v in f.args.values() if isinstance(v, str))
-            and all(len(i) <= 100 for i in f.ids))
+            and all(len(v) <= 200 for v in f.args.values() if isinstance(v, str)))
 
 
 def bounded_findings(findings: list[Finding]) -> list[Finding]:

@@ -337,3 +337,22 @@ def test_run_json_written_entry_by_entry_is_the_canonical_report_and_kept_when_u
     time.sleep(0.01)
     ingest(inbox, out, jobs=1)                          # the same report again: nothing rewritten
     assert ((out / "run.json").stat().st_mtime_ns, (out / "report.html").stat().st_mtime_ns) == written
+
+
+def test_output_names_never_clash_and_fit_the_file_system():
+    from xltool.outputs.output_names import feedback_name, json_name, output_name
+
+    long_name = "某" * 82 + ".xlsx"
+    hashed = json_name(long_name)
+    crafted = hashed[len("json/"):-len(".json")]      # an inbox file named like another file's hashed output
+    gbk = os.fsdecode("某局.xlsx".encode("gbk"))
+    deep = "/".join(["目录" * 30] * 20) + "/a.xlsx"   # 3.6 KB of folders
+    names = ["a.xlsx", "a", "a.xls", "a.xls.xlsx", "A.XLSX", "a.xlsx.json/b.xlsx", long_name, crafted, gbk, "某局.xlsx", deep]
+    for make in (json_name, feedback_name):
+        outputs = [make(n) for n in names]
+        assert len(set(outputs)) == len(names), outputs
+        for o in outputs:
+            assert all(len(part.encode("utf-8")) <= 255 for part in o.split("/")) and len(o.encode()) <= 1100
+            o.encode("utf-8")                            # always valid UTF-8, whatever the inbox name
+    assert json_name("局/a.xlsx") == "json/局/a.xlsx.json" and feedback_name("局/a.xlsx") == "feedback/局/a.xlsx"
+    assert output_name(deep, "json", ".json").startswith("json/a.xlsx~")

@@ -356,3 +356,21 @@ def test_output_names_never_clash_and_fit_the_file_system():
             o.encode("utf-8")                            # always valid UTF-8, whatever the inbox name
     assert json_name("局/a.xlsx") == "json/局/a.xlsx.json" and feedback_name("局/a.xlsx") == "feedback/局/a.xlsx"
     assert output_name(deep, "json", ".json").startswith("json/a.xlsx~")
+
+
+def test_agency_text_shaped_like_sheet_xml_stays_text_in_the_summary(tmp_path):
+    """The per-agency sheet is streamed: a text like "<r><t>…</t></r>" must be written as text, not
+    passed through as rich-text markup (xlsxwriter's own streamed strings do that)."""
+    import openpyxl
+
+    from xltool.ingest.pipeline import process_file, summary_partial
+    from xltool.outputs.summary import write_summary
+
+    inbox = tmp_path / "inbox"
+    path = return_file(inbox, "a.xlsx")
+    base = summary_partial(process_file(path, inbox).document)
+    shaped = ["<r><t>伪造</t></r>", "<r>x</r>", "a & <b>", " 前后空格 "]
+    write_summary([{**base, "agency": a} for a in shaped], tmp_path / "summary.xlsx")
+    detail = openpyxl.load_workbook(tmp_path / "summary.xlsx")["各单位明细（2021版）"]
+    assert sorted(r[0] for r in detail.iter_rows(min_row=3, values_only=True)) == sorted(shaped)
+    assert [r[5] for r in detail.iter_rows(min_row=3, max_row=3, values_only=True)] == [base["values"][detail.cell(1, 6).value]]

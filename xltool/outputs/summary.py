@@ -396,28 +396,35 @@ class _AgencyRowsXml:
 
     def xf(self, kind: str) -> int:
         """A format's index, taken when first used, as xlsxwriter takes it: the same styles.xml."""
-        if kind not in self.xf_of:
+        try:
+            return self.xf_of[kind]
+        except KeyError:
             self.xf_of[kind] = self.formats[kind]._get_xf_index()
-        return self.xf_of[kind]
+            return self.xf_of[kind]
 
     def _col(self, col: int) -> str:
-        while len(self.names) <= col:
-            self.names.append(self.name(len(self.names)))
-        return self.names[col]
+        try:
+            return self.names[col]
+        except IndexError:
+            while len(self.names) <= col:
+                self.names.append(self.name(len(self.names)))
+            return self.names[col]
 
     def write(self, row: int, meta: list[Any], values: list[Any], kinds: list[str]) -> None:
         n = row + 1
         parts = [f'<row r="{n}">']
         for col, v in enumerate(meta):
             parts.append(self._text_or_number(f"{self._col(col)}{n}", v))
-        for i, (v, kind) in enumerate(zip(values, kinds)):
-            ref = f"{self._col(self.first + i)}{n}"
+        first, xf = self.first, self.xf
+        for i, v in enumerate(values):
+            kind = kinds[i]
             if kind == "text":
-                parts.append(self._text_or_number(ref, v))
+                parts.append(self._text_or_number(f"{self._col(first + i)}{n}", v))
             elif v is None:
-                parts.append(f'<c r="{ref}" s="{self.xf(kind)}"/>')
+                parts.append(f'<c r="{self._col(first + i)}{n}" s="{xf(kind)}"/>')
             else:
-                parts.append(self._number(ref, v, self.xf(kind)))
+                number = float(v) if isinstance(v, Decimal) else v   # as _write_number: the exact sum converts once
+                parts.append(f'<c r="{self._col(first + i)}{n}" s="{xf(kind)}"><v>{number:.16G}</v></c>')
         parts.append("</row>")
         self.fh.write("".join(parts))
 

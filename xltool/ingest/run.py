@@ -17,6 +17,7 @@ from pathlib import Path
 
 from xltool.fileio import atomic_path, clear_temp_files
 from xltool.findings import WARNING, Code, printable
+from xltool.form.canonical import dumps
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Ledger
 from xltool.ingest.pipeline import (
@@ -202,25 +203,32 @@ class _Unchanged(Exception):
     pass
 
 
+_FILES_MARK = "\u0000files\u0000"   # stands for the file entries while the rest of run.json is encoded
+
+
 def write_run_json(target: Path, report: RunReport) -> str:
-    """run.json, encoded entry by entry (canonical JSON, as form.canonical.dumps writes it) straight
-    to disk; left as it is when the content is the same (a re-run with nothing changed). Returns
-    the content's sha256."""
-    import simplejson
-
-    from xltool.form.canonical import _default
-
-    encoder = simplejson.JSONEncoder(ensure_ascii=False, sort_keys=True, indent=2, use_decimal=True, default=_default)
+    """run.json, byte for byte what form.canonical.dumps makes of report.to_dict(), but encoded
+    entry by entry straight to disk (never the whole text in memory); left as it is when the
+    content is the same (a re-run with nothing changed). Returns the content's sha256."""
+    frame = dumps({**report.to_dict(entries=False), "files": [_FILES_MARK]})
+    head, tail = frame.split(dumps(_FILES_MARK).strip(), 1)
     before = _sha256_or_none(target)
     h = hashlib.sha256()
     try:
         with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-            for chunk in encoder.iterencode(report.to_dict(lazy=True)):
-                data = chunk.encode("utf-8")
+            def put(text: str) -> None:
+                data = text.encode("utf-8")
                 h.update(data)
                 fh.write(data)
-            fh.write(b"\n")
-            h.update(b"\n")
+
+            if not report.files:
+                put(dumps(report.to_dict()))
+            else:
+                put(head)
+                for i, r in enumerate(report.files):
+                    # an entry two levels down: every line indented 4 more (JSON strings hold no raw newline)
+                    put(("" if i == 0 else ",\n    ") + dumps(r.entry()).rstrip("\n").replace("\n", "\n    "))
+                put(tail)
             fh.flush()
             if h.hexdigest() == before:
                 raise _Unchanged()

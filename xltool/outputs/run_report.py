@@ -136,29 +136,14 @@ class RunReport:
             "findings_by_code": dict(sorted(by_code.items())),
         }
 
-    def to_dict(self, lazy: bool = False) -> dict[str, Any]:
-        """The run report as data (run.json). `lazy`: the file entries are made one at a time as the
-        list is iterated (for writing run.json without holding every entry at once)."""
+    def to_dict(self, entries: bool = True) -> dict[str, Any]:
+        """The run report as data (run.json); `entries=False`: without the file entries (the frame
+        run.json is written in, entry by entry)."""
         from xltool import __version__
-        files = _LazyEntries(self.files) if lazy else [r.entry() for r in self.files]
         return {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
-                "stats": self.stats(), "files": files,
+                "stats": self.stats(), "files": [r.entry() for r in self.files] if entries else [],
                 **({"notices": [f.to_dict() for f in bounded_findings(self.notices)]} if self.notices else {})}
 
     @property
     def exit_code(self) -> int:
         return 1 if any(r.status == REJECTED for r in self.files) else 0
-
-
-class _LazyEntries(list):
-    """A list, to a JSON encoder, whose entries are made as it is iterated."""
-
-    def __init__(self, files: list[FileResult]):
-        super().__init__()
-        self.files = files
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __iter__(self):
-        return (r.entry() for r in self.files)

@@ -25,8 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import simplejson
+
 from xltool.findings import WARNING, Code
-from xltool.form.canonical import dumps, loads
+from xltool.form.canonical import loads
 
 LEDGER_NAME = "ledger.sqlite"
 SCHEMA_VERSION = 1
@@ -90,6 +92,11 @@ class FileStat:
     @classmethod
     def missing(cls) -> FileStat:
         return cls(0, 0, 0, 0)
+
+
+def _compact(value: Any) -> str:
+    """The ledger's own JSON: compact (thousands of entries are read at every run), exact decimals."""
+    return simplejson.dumps(value, ensure_ascii=False, use_decimal=True, separators=(",", ":"))
 
 
 def _raw(key: str) -> bytes:
@@ -209,7 +216,7 @@ class Ledger:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,
                          entry.get("form"), entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"),
-                         entry.get("feedback"), dumps(entry), dumps(partial) if partial is not None else None,
+                         entry.get("feedback"), _compact(entry), _compact(partial) if partial is not None else None,
                          csv_rows, now))
         self.db.execute("INSERT INTO history (key, path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",

@@ -6,6 +6,8 @@ Usage (from the repository root; generated inboxes are cached in --work):
     python scripts/rerun_scaling.py --n 500 1000 2000 --jobs 2
 
 Each run is `xltool ingest INBOX --out OUT` in a fresh process; the wall time includes start-up.
+"unchanged" is the first re-run (its run report differs: every file is now marked unchanged), "again"
+the one after it (nothing differs at all).
 The peak RSS is the ingest (parent) process's own (getrusage RUSAGE_SELF), not its workers'.
 """
 
@@ -74,7 +76,8 @@ def main() -> None:
         make_inbox(inbox, n)
         subprocess.run(["rm", "-rf", str(out)], check=True)
         first = ingest(inbox, out, args.jobs)
-        same = ingest(inbox, out, args.jobs)
+        same = ingest(inbox, out, args.jobs)     # nothing changed; run.json differs (every file now "unchanged")
+        again = ingest(inbox, out, args.jobs)    # nothing changed, not even the report
         changed = list(range(1, n, 100))  # 1%, accepted returns (every fifth is rejected): the sums change
         for i in changed:
             write_return(inbox / f"区{i % 20:02d}" / f"单位{i:05d}.xlsx", i, seed=10_000 + i)
@@ -82,7 +85,7 @@ def main() -> None:
         for i in changed:   # back to the cached content, for the next measurement
             write_return(inbox / f"区{i % 20:02d}" / f"单位{i:05d}.xlsx", i, seed=i)
         rows.append({"n": n, "first_s": first[0], "first_rss_mb": first[1], "unchanged_s": same[0],
-                     "unchanged_rss_mb": same[1], "one_percent_s": one_pct[0], "one_percent_rss_mb": one_pct[1]})
+                     "unchanged_rss_mb": same[1], "again_s": again[0], "again_rss_mb": again[1], "one_percent_s": one_pct[0], "one_percent_rss_mb": one_pct[1]})
         print(json.dumps(rows[-1]), flush=True)
 
 

@@ -57,8 +57,7 @@ def make_inbox(folder: Path, n: int) -> None:
 
 def ingest(inbox: Path, out: Path, jobs: int) -> tuple[float, float]:
     started = time.monotonic()
-    res = subprocess.run([sys.executable, "-c", _RUN, "ingest", str(inbox), "--out", str(out), "--jobs", str(jobs),
-                          "--json"], cwd=ROOT, capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-c", _RUN, "ingest", str(inbox), "--out", str(out), "--jobs", str(jobs)], cwd=ROOT, capture_output=True, text=True)
     wall = time.monotonic() - started
     line = next(x for x in res.stderr.splitlines() if x.startswith("WALL"))
     return wall, float(line.split()[3])

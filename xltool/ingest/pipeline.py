@@ -47,9 +47,11 @@ OUTPUT_BLOCKED = Code("output-blocked", WARNING,
                       en="This file's output {name} could not be written: a folder or file of that name is in the way "
                          "({reason}). Move it away and run again.")
 FEEDBACK_NOT_DRAWN = Code("feedback-not-drawn", INFO,
-                          zh="本文件的批注版（退回修改用的工作簿）超出了时间或内存上限，没有生成；请按本报告所列问题修改。",
-                          en="This file's feedback workbook exceeded the time or memory limit and was not made; "
-                             "correct the file using the findings listed here.")
+                          zh="本文件的批注版（退回修改用的工作簿）没有生成（{reason}）；请按本报告所列问题修改。",
+                          en="This file's feedback workbook was not made ({reason_en}); correct the file using the "
+                             "findings listed here.")
+_OVER_LIMITS = {"reason": "超出了时间或内存上限", "reason_en": "it exceeded the time or memory limit"}
+_NOT_DRAWABLE = {"reason": "无法在该文件上标注", "reason_en": "it could not be drawn on this file"}
 
 
 def raw_relative(path: Path, inbox: Path) -> str:
@@ -176,10 +178,11 @@ def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None 
     if r.status == REJECTED and r.form is not None:
         name = feedback_name(r.raw_path)
         left = None if timeout is None else timeout * FEEDBACK_SHARE - (time.monotonic() - started)
-        if (left is None or left > 0) and _with_alarm(left, lambda: write_feedback_for(inbox, out, r, name)):
+        drawn = _with_alarm(left, lambda: write_feedback_for(inbox, out, r, name)) if left is None or left > 0 else None
+        if drawn:
             r.feedback = name
         else:
-            r.findings.append(FEEDBACK_NOT_DRAWN.at())
+            r.findings.append(FEEDBACK_NOT_DRAWN.at(**(_OVER_LIMITS if drawn is None else _NOT_DRAWABLE)))
     if r.status == ACCEPTED and r.document is not None:
         r.partial = summary_partial(r.document)
         r.csv_rows = doc_csv_rows(r.partial)
@@ -209,9 +212,9 @@ class _OutOfTime(BaseException):   # not caught by the `except Exception` of the
     pass
 
 
-def _with_alarm(seconds: float | None, work) -> bool:
+def _with_alarm(seconds: float | None, work) -> bool | None:
     """work() -> bool, stopped by SIGALRM after `seconds` (None: no limit; not in the main thread:
-    the worker's own time limit still applies)."""
+    the worker's own time limit still applies). None when stopped or out of memory."""
     if seconds is None:
         return bool(work())
 
@@ -226,7 +229,7 @@ def _with_alarm(seconds: float | None, work) -> bool:
     try:
         return bool(work())
     except (_OutOfTime, MemoryError):
-        return False
+        return None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)

@@ -32,6 +32,8 @@ def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool
         write_feedback(r.source if r.source is not None else inbox / r.raw_path, r.findings,
                        out / name, form=r.form, workbook=r.workbook)
         return True
+    except MemoryError:
+        raise   # over the worker's memory cap: the caller says so
     except Exception:  # a marked-up copy is a courtesy: it must not stop the run
         return False
 

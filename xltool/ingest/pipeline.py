@@ -215,16 +215,21 @@ class _OutOfTime(BaseException):   # not caught by the `except Exception` of the
 def _with_alarm(seconds: float | None, work) -> bool | None:
     """work() -> bool, stopped by SIGALRM after `seconds` (None: no limit; not in the main thread:
     the worker's own time limit still applies). None when stopped or out of memory."""
-    if seconds is None:
-        return bool(work())
 
     def _raise(signum, frame):
         raise _OutOfTime()
 
-    try:
-        old = signal.signal(signal.SIGALRM, _raise)
-    except ValueError:
-        return bool(work())
+    armed = False
+    if seconds is not None:
+        try:
+            old, armed = signal.signal(signal.SIGALRM, _raise), True
+        except ValueError:
+            pass
+    if not armed:
+        try:
+            return bool(work())
+        except MemoryError:
+            return None
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         return bool(work())

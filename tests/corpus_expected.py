@@ -354,13 +354,13 @@ EXPECTED: dict[str, dict] = {
     'resubmitted_first.xlsx': {
         'kind': 'same agency and year submitted twice (older)',
         'status': 'accepted',
-        'codes': ['superseded'],
+        'codes': ['superseded-accepted'],
         'why': '语料重报局 2024 sent again later with other numbers',
     },
     'resubmitted_second.xlsx': {
         'kind': 'same agency and year submitted twice (newer)',
         'status': 'accepted',
-        'codes': [],
+        'codes': ['supersedes'],
         'why': 'the newer return of 语料重报局 2024 is the one used',
     },
     'results_total_typed_over.xlsx': {

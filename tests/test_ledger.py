@@ -88,8 +88,9 @@ def test_same_agency_twice_newest_wins_and_identical_copies(inbox, tmp_path):
     shutil.copyfile(inbox / "局1_2024.xlsx", inbox / "局1_2024 - 副本.xlsx")
     r = entries(ingest(inbox, tmp_path / "out", jobs=2))
     assert r["局0_2024.xlsx"].superseded_by == "局0_2024_修改版.xlsx"
-    assert "superseded" in {f.code for f in r["局0_2024.xlsx"].findings}
+    assert "superseded-accepted" in {f.code for f in r["局0_2024.xlsx"].findings}   # its numbers no longer count
     assert r["局0_2024_修改版.xlsx"].superseded_by is None
+    assert "supersedes" in {f.code for f in r["局0_2024_修改版.xlsx"].findings}      # and the newer one says whom
     copy = r["局1_2024 - 副本.xlsx"]
     assert copy.superseded_by == "局1_2024.xlsx" and "duplicate-content" in {f.code for f in copy.findings}
 

@@ -250,7 +250,8 @@ def ingest_cmd(
     Files already seen with the same content (the ledger in --out) are reported, not processed
     again. With --roster, every agency on it is 已通过 accepted, 退回待改 rejected or 未报送
     missing (run.json, report.html, OUT/missing.csv). Exit code: 0 every file accepted, 1 some
-    file rejected, 2 usage error or busy.
+    file rejected, 2 usage error, busy, or an output folder that cannot be written; 3 internal
+    error (details in OUT/xltool-error.log).
 
     Examples:
 
@@ -260,7 +261,8 @@ def ingest_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from xltool.ingest.run import IngestBusy, OutputInsideInbox, ingest
+    from xltool.ingest.ledger import LedgerTooNew
+    from xltool.ingest.run import IngestBusy, OutputInsideInbox, OutputUnusable, ingest
     from xltool.outputs.terminal import print_run
 
     if not inbox.exists():
@@ -283,12 +285,16 @@ def ingest_cmd(
         try:
             report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout, previous=previous, roster=loaded,
                             on_start=lambda n: bar.update(task, total=n), on_file=lambda r: bar.advance(task))
-        except (OutputInsideInbox, IngestBusy) as e:
+        except (OutputInsideInbox, IngestBusy, OutputUnusable, LedgerTooNew) as e:
             err.print(f"[red]{escape(str(e))}[/red]")
             raise typer.Exit(2)
-    if as_json:
-        from xltool.form.canonical import dumps
-        sys.stdout.write(dumps(report.to_dict()))
+        except Exception:   # a bug: the traceback goes to a log, the user gets one line and exit code 3
+            err.print(f"[red]{escape(_log_internal_error(out))}[/red]")
+            raise typer.Exit(3)
+    for notice in report.notices:
+        err.print(f"[yellow]注意 / note:[/yellow] {escape(notice.message)} / {escape(notice.message_en)}")
+    if as_json:   # run.json as written (streamed there: thousands of entries are not encoded twice)
+        sys.stdout.write((Path(report.out) / "run.json").read_text(encoding="utf-8"))
     else:
         print_run(report, _console())
     raise typer.Exit(report.exit_code)
@@ -308,6 +314,30 @@ def _roster_or_exit(path: Path):
     for line, note in notes:
         _console(True).print(f"[yellow]注意 / note:[/yellow] {escape(f'{path}:{line}: {note}')}")
     return loaded
+
+
+INTERNAL_ERROR_LOG = "xltool-error.log"
+
+
+def _log_internal_error(out: Path) -> str:
+    """Write the current exception's traceback to OUT/xltool-error.log (or a temp file when OUT cannot
+    be written); the one-line message that points to it."""
+    import tempfile
+    import traceback
+
+    text = traceback.format_exc()
+    for folder in (out, Path(tempfile.gettempdir())):
+        log = folder / INTERNAL_ERROR_LOG
+        try:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            break
+        except OSError:
+            continue
+    else:
+        return f"xltool 内部错误 / internal error: {text.strip().splitlines()[-1]}"
+    return (f"xltool 内部错误，运行已中止；详细信息见 {log}，请把该文件发给管理员。 / "
+            f"Internal error, the run stopped; details in {log}: send that file to the administrator.")
 
 
 @command("validate")

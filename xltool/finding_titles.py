@@ -80,6 +80,16 @@ TITLES: dict[str, tuple[str, str]] = {
     "filename-agency-mismatch": ("文件名与填报单位不符", "File name names another agency"),
     "filename-year-mismatch": ("文件名与年度不符", "File name names another year"),
     "superseded": ("已被更新的文件取代", "Superseded by a newer file"),
+    "superseded-accepted": ("已通过的报表被新文件取代", "Accepted return superseded"),
+    "supersedes": ("取代了较早的报表", "Supersedes an earlier return"),
+    "newer-rejected": ("较新的文件未通过", "Newer file rejected"),
+    # the run itself: outputs, ledger, inbox folders, last year's results
+    "feedback-not-drawn": ("未生成批注版", "No feedback workbook"),
+    "folder-unreadable": ("文件夹无法读取", "Folder unreadable"),
+    "ledger-moved-aside": ("台账已重建", "Ledger rebuilt"),
+    "more-findings": ("问题过多，未全部列出", "More findings not listed"),
+    "output-blocked": ("结果无法写入", "Output blocked"),
+    "previous-unusable": ("上年结果无法使用", "Last year's result unusable"),
     # the collection against the roster
     "not-on-roster": ("不在报送名单中", "Not on the roster"),
     # published reports read back (xltool import)

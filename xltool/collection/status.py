@@ -17,7 +17,6 @@ from typing import Any
 from xltool.collection.names import near_misses, normal_code, normal_name
 from xltool.findings import ACCEPTED, REJECTED, SKIPPED, WARNING, Code, sort_key
 from xltool.generate.roster import RosterRow, read_roster
-from xltool.outputs.run_outputs import feedback_name
 from xltool.outputs.run_report import FileResult
 
 MISSING = "missing"
@@ -102,8 +101,8 @@ def _agency_entry(row: RosterRow, files: list[FileResult]) -> dict[str, Any]:
     entry = {"agency": row.agency.name, "code": row.agency.code, "region": row.agency.region, "line": row.line,
              "status": status, "files": sorted(r.path for r in files), "latest": latest.path if latest else None,
              "errors": latest.errors if latest else 0, "feedback": None, "suggestions": []}
-    if latest is not None and latest.status == REJECTED and latest.form is not None:
-        entry["feedback"] = feedback_name(latest.path)
+    if latest is not None and latest.status == REJECTED:
+        entry["feedback"] = latest.feedback   # the name the run recorded, or None when none was drawn
     return entry
 
 

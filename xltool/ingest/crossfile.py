@@ -8,12 +8,27 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from xltool.findings import INFO, SKIPPED, WARNING, Code
+from xltool.findings import ACCEPTED, INFO, SKIPPED, WARNING, Code, Finding
 from xltool.outputs.run_report import FileResult
 
 SUPERSEDED = Code("superseded", INFO,
-                  zh="同一单位同一年度有更新的文件“{newer}”，以新文件为准；本文件保留在历史记录中。",
-                  en="A newer return of the same agency and year, {newer}, supersedes this file; it stays in the history.")
+                  zh="同一单位同一年度有更新的、校验通过的文件“{newer}”，以新文件为准；本文件保留在历史记录中。",
+                  en="A newer accepted return of the same agency and year, {newer}, supersedes this file; it stays in the history.")
+SUPERSEDED_ACCEPTED = Code("superseded-accepted", WARNING,
+                           zh="本文件已通过校验，但同一单位（{agency}）同一年度（{year}）有更新的、校验通过的文件“{newer}”，"
+                              "以新文件为准：本文件的数字不再计入汇总。如新文件不是本单位的，请核对。",
+                           en="This return was accepted, but a newer accepted return of the same agency ({agency}) and year "
+                              "({year}), {newer}, supersedes it: its numbers no longer count in the summary. If the newer "
+                              "file is not this agency's, check it.")
+SUPERSEDES = Code("supersedes", WARNING,
+                  zh="本文件取代了同一单位（{agency}）同一年度（{year}）较早的、已通过校验的文件“{older}”：汇总中只计入本文件的数字。"
+                     "如本文件不是该单位的，请核对。",
+                  en="This return supersedes an earlier accepted return of the same agency ({agency}) and year ({year}), "
+                     "{older}: only this file's numbers count in the summary. If this file is not that agency's, check it.")
+NEWER_REJECTED = Code("newer-rejected", INFO,
+                      zh="本文件比同一单位同一年度已通过校验的文件“{used}”更新，但未通过校验，因此汇总仍以“{used}”为准。请按下列问题修改后重新提交。",
+                      en="This file is newer than the accepted return {used} of the same agency and year, but it was "
+                         "rejected, so the summary still uses {used}. Correct the problems below and send it again.")
 DUPLICATE_CONTENT = Code("duplicate-content", WARNING,
                          zh="与“{other}”内容完全相同（重复提交），以“{other}”为准。",
                          en="Identical to {other} (sent twice); {other} is used.")
@@ -38,22 +53,9 @@ def annotate_across_files(results: list[FileResult]) -> None:
             if r is not first:
                 r.findings.append(DUPLICATE_CONTENT.at(other=first.path))
                 r.superseded_by = first.path
-    groups: dict[tuple[str, int], list[FileResult]] = {}
-    for r in results:
-        if r.agency and r.year and r.superseded_by is None and r.status != SKIPPED:
-            groups.setdefault((r.agency, r.year), []).append(r)
-    for group in groups.values():
-        if len(group) < 2:
-            continue
-        newest = max(group, key=lambda r: (r.mtime, r.path))
-        for r in group:
-            if r is not newest:
-                r.superseded_by = newest.path
-                r.findings.append(SUPERSEDED.at(newer=newest.path))
-    by_first_char: dict[str, set[str]] = {}  # agencies by first character: a name is checked
-    for r in results:                           # against a few candidates, not all of them
-        if r.agency:
-            by_first_char.setdefault(r.agency[0], set()).add(r.agency)
+    _supersede(results)
+    agencies = {r.agency for r in results if r.agency}
+    lengths = sorted({len(a) for a in agencies})
     for r in results:
         if not r.agency or r.status == SKIPPED:
             continue
@@ -61,25 +63,68 @@ def annotate_across_files(results: list[FileResult]) -> None:
         years = {int(y) for y in re.findall(r"(?<!\d)(20\d\d)(?!\d)", name)}
         if r.year and years and r.year not in years:
             r.findings.append(FILENAME_YEAR_MISMATCH.at(name_year=min(years), year=r.year))
-        named = {a for ch in set(name) for a in by_first_char.get(ch, ()) if a in name}
+        named = _agencies_in(name, agencies, lengths)
         others = [a for a in named if a != r.agency and a not in r.agency]
         if others:
             r.findings.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(sorted(others), key=len), agency=r.agency))
 
 
-def annotate_previous_year(results: list[FileResult], out: Path, previous: Path) -> None:
-    """The cross-year warnings of each report, against its agency's report of the year before."""
+def _agencies_in(name: str, agencies: set[str], lengths: list[int]) -> set[str]:
+    """The agencies whose names occur in `name`: each substring of an agency name's length is looked
+    up, so the cost per file does not grow with the number of agencies (thousands of them)."""
+    return {name[i:i + n] for n in lengths if n <= len(name) for i in range(len(name) - n + 1)
+            if name[i:i + n] in agencies}
+
+
+def _supersede(results: list[FileResult]) -> None:
+    """Per agency and year, the newest accepted return is the one in use. Only an accepted return
+    supersedes: a newer rejected one (or one naming another agency by mistake and rejected) leaves
+    the accepted one counting. When an accepted return is superseded, both say so."""
+    groups: dict[tuple[str, int], list[FileResult]] = {}
+    for r in results:
+        if r.agency and r.year and r.superseded_by is None and r.status != SKIPPED:
+            groups.setdefault((r.agency, r.year), []).append(r)
+    for (agency, year), group in groups.items():
+        accepted = [r for r in group if r.status == ACCEPTED]
+        if not accepted:
+            continue
+        newest = max(accepted, key=_received)
+        for r in group:
+            if r is newest:
+                continue
+            if _received(r) > _received(newest):   # newer but rejected: it does not replace the accepted one
+                r.findings.append(NEWER_REJECTED.at(used=newest.path))
+                continue
+            r.superseded_by = newest.path
+            if r.status == ACCEPTED:
+                r.findings.append(SUPERSEDED_ACCEPTED.at(newer=newest.path, agency=agency, year=year))
+                newest.findings.append(SUPERSEDES.at(older=r.path, agency=agency, year=year))
+            else:
+                r.findings.append(SUPERSEDED.at(newer=newest.path))
+
+
+def _received(r: FileResult) -> tuple:
+    return (r.mtime, r.path)
+
+
+def annotate_previous_year(results: list[FileResult], out: Path, previous: Path) -> list[Finding]:
+    """The cross-year warnings of each report, against its agency's report of the year before.
+    Returns the warnings about last year's files that could not be used (for the run report)."""
     from xltool.checks.previous_year import check_against_previous, previous_reports
     from xltool.form.canonical import loads
     from xltool.form.forms import get_spec
 
-    earlier = previous_reports(previous)
+    earlier, notices = previous_reports(previous)
     for r in results:
         if r.status == SKIPPED or not (r.agency and r.year and r.form and r.json):
             continue
         prev = earlier.get((r.agency, r.year - 1))
         if prev is None:
             continue
-        doc = r.document or loads((out / r.json).read_text(encoding="utf-8"))
+        try:
+            doc = loads((out / r.json).read_text(encoding="utf-8"))   # our own output, written by this tool
+        except (OSError, ValueError):
+            continue
         if doc.get("values"):
             r.findings.extend(check_against_previous(get_spec(r.form), doc["values"], prev))
+    return notices

@@ -1,77 +1,260 @@
 """The ingest ledger: an SQLite database in the output folder that remembers every file seen.
 
-`files` holds the latest verdict per inbox path (size, mtime, sha256, form, agency, year,
-status, the JSON written, the run-report entry); `history` keeps every verdict ever given, so
-a superseded or replaced return is never forgotten. Each file's record is committed on its
-own, right after its JSON is written: a run killed at any moment loses at most the file in
-flight, which the next run processes again.
+`files` holds the latest verdict per inbox path, keyed by the path's raw bytes (two names that
+print alike, one UTF-8 and one GBK, are two files): what identifies the content (size, mtime,
+ctime, inode, sha256), the verdict, the run-report entry and, for an accepted return, the values
+the summary needs (`partial`), so that summary.xlsx and values.csv never read the JSON documents
+back. `history` keeps every verdict ever given, so a superseded or replaced return is never
+forgotten.
+
+Records are committed in batches (every BATCH_FILES files or BATCH_SECONDS), each after the
+files' JSON are written and flushed to disk (once per batch, by the caller's `before_commit`): a run killed at any moment loses at most the last batch's records, and
+the next run processes those files again. The schema has a version (PRAGMA user_version): a
+ledger that is not one (garbage, truncated, an older layout) is moved aside, kept under a dated
+name, and rebuilt from the inbox; one written by a newer xltool is refused.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from xltool.form.canonical import dumps, loads
+import simplejson
+
+from xltool.findings import WARNING, Code
+from xltool.form.canonical import loads
 
 LEDGER_NAME = "ledger.sqlite"
-_SCHEMA = """
+SCHEMA_VERSION = 1
+BATCH_FILES = 64
+BATCH_SECONDS = 0.5
+_FILES_COLUMNS = ("key", "path", "size", "mtime_ns", "ctime_ns", "ino", "sha256", "form", "agency", "year",
+                  "status", "json", "feedback", "entry", "partial", "csv_rows", "seen_at")
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
-    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, entry TEXT, seen_at TEXT);
+    key BLOB PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, sha256 TEXT,
+    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry TEXT, partial TEXT,
+    csv_rows TEXT, seen_at TEXT);
 CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
     form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, seen_at TEXT);
 CREATE INDEX IF NOT EXISTS history_by_agency ON history (agency, year);
+PRAGMA user_version = {SCHEMA_VERSION};
 """
+
+LEDGER_MOVED_ASIDE = Code(
+    "ledger-moved-aside", WARNING,
+    zh="输出目录中的台账文件 {name} 已损坏或不是本程序的台账（{reason}），已改名保存为 {kept}，并根据收件目录重新建立；"
+       "本次所有文件都重新校验。",
+    en="The ledger {name} in the output folder was damaged or not an xltool ledger ({reason}); it was kept as {kept} "
+       "and rebuilt from the inbox. Every file was checked again in this run.")
+
+
+class LedgerTooNew(RuntimeError):
+    """The ledger was written by a newer xltool: its layout is not known here."""
 
 
 @dataclass(frozen=True)
 class Known:
     size: int
     mtime_ns: int
+    ctime_ns: int
+    ino: int
     sha256: str
     json: str | None
-    entry: dict[str, Any]
+    feedback: str | None
+    entry_text: str         # decoded when the verdict is reused (thousands of decoded entries cost memory)
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        return loads(self.entry_text)
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What tells the ledger a file may have changed: any difference means the content is hashed again."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileStat:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+    @classmethod
+    def missing(cls) -> FileStat:
+        return cls(0, 0, 0, 0)
+
+
+def _compact(value: Any) -> str:
+    """The ledger's own JSON: compact (thousands of entries are read at every run), exact decimals."""
+    return simplejson.dumps(value, ensure_ascii=False, use_decimal=True, separators=(",", ":"))
+
+
+def _raw(key: str) -> bytes:
+    return os.fsencode(key)
+
+
+class SummaryDocs:
+    """The summary's values of the chosen returns, read from the ledger one at a time each time they
+    are iterated, sorted by SQLite in the summary's order (form, year, agency: see
+    outputs.summary.summary_order; agencies never repeat within a form and year among the returns
+    in use, the newest accepted one having superseded the others)."""
+
+    in_summary_order = True
+
+    def __init__(self, db: sqlite3.Connection, keys: set[bytes], column: str = "partial"):
+        self.db, self.keys, self.column = db, keys, column
+
+    def __iter__(self):
+        decode = loads if self.column == "partial" else str
+        for key, value in self.db.execute(
+                f"SELECT key, {self.column} FROM files WHERE {self.column} IS NOT NULL "
+                "ORDER BY form, COALESCE(year, -1), COALESCE(agency, ''), path, key"):
+            if key in self.keys:
+                yield decode(value)
 
 
 class Ledger:
-    def __init__(self, folder: Path):
+    db: sqlite3.Connection | None = None
+
+    def __init__(self, folder: Path, before_commit: Callable[[], None] | None = None):
+        """`before_commit`: called before each batch is committed (the outputs the batch's records
+        name are flushed to disk there, once per batch rather than once per file)."""
         self.path = Path(folder) / LEDGER_NAME
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.before_commit = before_commit
+        self.moved_aside = None   # the finding about a ledger that was moved aside, for the run report
+        try:
+            self.db = self._open()
+            self._known = self._load_known()   # reads every row: a truncated file shows here
+        except sqlite3.DatabaseError as e:
+            if self.db is not None:
+                self.db.close()
+            self.moved_aside = self._move_aside(f"{type(e).__name__}: {e}")
+            self.db = self._open()
+            self._known = {}
+        self._pending = 0
+        self._last_commit = time.monotonic()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if version > SCHEMA_VERSION:
+                raise LedgerTooNew(
+                    f"输出目录中的台账 {self.path} 由更新版本的 xltool 写入（台账版本 {version}，本程序为 {SCHEMA_VERSION}），"
+                    f"请使用新版本的 xltool，或换一个输出目录。 / The ledger {self.path} was written by a newer xltool "
+                    f"(ledger version {version}; this one knows {SCHEMA_VERSION}). Use the newer xltool or another output folder.")
+            if version < SCHEMA_VERSION and tables:
+                raise sqlite3.DatabaseError(f"ledger version {version}, expected {SCHEMA_VERSION}")
+            if version == SCHEMA_VERSION:
+                columns = tuple(row[1] for row in db.execute("PRAGMA table_info(files)"))
+                if columns != _FILES_COLUMNS:
+                    raise sqlite3.DatabaseError("unexpected columns")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            return db
+        except BaseException:
+            db.close()
+            raise
+
+    def _move_aside(self, reason: str):
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        kept = self.path.with_name(f"{self.path.name}.broken-{stamp}")
+        n = 1
+        while kept.exists():
+            kept, n = self.path.with_name(f"{self.path.name}.broken-{stamp}-{n}"), n + 1
+        os.replace(self.path, kept)
+        for extra in ("-wal", "-shm"):   # the old journal belongs to the old file
+            side = self.path.with_name(self.path.name + extra)
+            if side.exists():
+                os.replace(side, kept.with_name(kept.name + extra))
+        return LEDGER_MOVED_ASIDE.at(name=self.path.name, reason=reason[:200], kept=kept.name)
 
     def known(self) -> dict[str, Known]:
-        """Every path's last record, loaded at once (a re-run over thousands of files stays fast)."""
+        """Every path's last record (by raw path), as the ledger held it when opened."""
+        return self._known
+
+    def take_known(self) -> dict[str, Known]:
+        """known(), handed over: the ledger forgets it (thousands of entries are not kept twice)."""
+        known, self._known = self._known, {}
+        return known
+
+    def _load_known(self) -> dict[str, Known]:
+        """Loaded at once (a re-run over thousands of files stays fast); a row that cannot be read
+        is left out, so its file is simply checked again."""
         out = {}
-        for path, size, mtime_ns, sha, json_path, entry in self.db.execute(
-                "SELECT path, size, mtime_ns, sha256, json, entry FROM files"):
-            out[path] = Known(size, mtime_ns, sha, json_path, loads(entry))
+        for key, size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, entry in self.db.execute(
+                "SELECT key, size, mtime_ns, ctime_ns, ino, sha256, json, feedback, entry FROM files"):
+            if isinstance(key, bytes) and isinstance(entry, str):
+                out[os.fsdecode(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, entry)
         return out
 
-    def record(self, entry: dict[str, Any], mtime_ns: int, remember: bool = True) -> None:
-        """One file's verdict: appended to `history` and, when `remember`, kept in `files` as the
-        verdict to reuse while the content stays the same. Committed now."""
+    def record(self, entry: dict[str, Any], key: str, stat: FileStat, retry: bool = False,
+               partial: dict[str, Any] | None = None, csv_rows: str | None = None) -> None:
+        """One file's verdict: appended to `history` and kept in `files`, with `stat` as taken before
+        the file was read. A verdict to `retry` (a time-out, a crash: more about this run than about the
+        file) is kept for this run's summary but never reused: it is stored with no stat and no hash.
+        Committed with its batch."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        row = (entry["path"], entry["size"], mtime_ns, entry["sha256"], entry.get("form"), entry.get("agency"),
-               entry.get("year"), entry["status"], entry.get("json"))
-        with self.db:  # one transaction per file
-            self.db.execute("BEGIN")
-            if remember:
-                self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)", row + (dumps(entry), now))
-            else:
-                self.db.execute("DELETE FROM files WHERE path = ?", (entry["path"],))
-            self.db.execute("INSERT INTO history (path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
-                            " VALUES (?,?,?,?,?,?,?,?,?,?)", row + (now,))
+        raw = _raw(key)
+        if retry:
+            stat, sha = FileStat.missing(), ""
+        else:
+            sha = entry["sha256"]
+        self._begin()
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,
+                         entry.get("form"), entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"),
+                         entry.get("feedback"), _compact(entry), _compact(partial) if partial is not None else None,
+                         csv_rows, now))
+        self.db.execute("INSERT INTO history (key, path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (raw, entry["path"], stat.size, stat.mtime_ns, entry["sha256"], entry.get("form"),
+                         entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"), now))
+        self._done_one()
 
-    def touch(self, path: str, mtime_ns: int) -> None:
-        """Same content, new modification time (copied again, touched): remember the new time."""
-        self.db.execute("UPDATE files SET mtime_ns = ? WHERE path = ?", (mtime_ns, path))
+    def touch(self, key: str, stat: FileStat) -> None:
+        """Same content, new times or inode (copied again, touched): remember them."""
+        self._begin()
+        self.db.execute("UPDATE files SET mtime_ns = ?, ctime_ns = ?, ino = ? WHERE key = ?",
+                        (stat.mtime_ns, stat.ctime_ns, stat.ino, _raw(key)))
+        self._done_one()
+
+    def partials(self, keys: set[str]) -> SummaryDocs:
+        """The summary's values of the returns in `keys` (accepted, in use), streamed in summary order."""
+        return SummaryDocs(self.db, {_raw(k) for k in keys})
+
+    def csv_rows(self, keys: set[str]) -> SummaryDocs:
+        """The values.csv rows of the returns in `keys`, as text, streamed in summary order."""
+        return SummaryDocs(self.db, {_raw(k) for k in keys}, column="csv_rows")
+
+    def _begin(self) -> None:
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN")
+
+    def _done_one(self) -> None:
+        self._pending += 1
+        if self._pending >= BATCH_FILES or time.monotonic() - self._last_commit >= BATCH_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.db.in_transaction:
+            if self.before_commit is not None:
+                self.before_commit()
+            self.db.execute("COMMIT")
+        self._pending = 0
+        self._last_commit = time.monotonic()
 
     def history(self, agency: str | None = None) -> list[dict[str, Any]]:
         q = "SELECT path, sha256, form, agency, year, status, json, seen_at FROM history"
@@ -80,4 +263,5 @@ class Ledger:
         return [dict(zip(keys, r)) for r in rows]
 
     def close(self) -> None:
+        self.commit()
         self.db.close()

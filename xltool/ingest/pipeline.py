@@ -7,21 +7,30 @@ file's own outputs; it runs in a worker process (see workers.py).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import signal
+import stat
+import time
 from pathlib import Path
 
 from xltool.checks.identify import identify
 from xltool.checks.rules import check_workbook
 from xltool.fileio import write_atomic
-from xltool.findings import ACCEPTED, ERROR, REJECTED, SKIPPED, Code, printable, sort_key
+from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, WARNING, Code, printable, sort_key
 from xltool.form.canonical import document, dumps
 from xltool.ingest.walk import skip_reason
+from xltool.outputs.output_names import feedback_name, json_name
 from xltool.outputs.run_outputs import write_feedback_for
-from xltool.outputs.run_report import FileResult, json_name
+from xltool.outputs.run_report import FileResult, bounded_findings, bounded_text
+from xltool.outputs.summary import doc_csv_rows
 from xltool.xlsx.returned import open_return
 
-RETRY_CODES = {"worker-crashed", "file-timeout"}
+RETRY_CODES = {"worker-crashed", "file-timeout", "output-blocked"}
+FEEDBACK_SHARE = 0.8   # of the time limit: a feedback workbook starts only before this, and stops there
+# errors of the output folder as a whole: the run cannot go on (the caller says so and exits 2)
+FATAL_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
 
 UNREADABLE = Code("unreadable", ERROR,
                   zh="文件无法读取（{reason}）。请用 Excel/WPS 打开确认无误后，另存为 .xlsx 再提交。",
@@ -32,17 +41,50 @@ MEMORY_LIMIT = Code("memory-limit", ERROR,
                        "only the report in it and send it again.")
 
 
+OUTPUT_BLOCKED = Code("output-blocked", WARNING,
+                      zh="无法写入本文件的结果 {name}：输出目录中该位置已有同名的文件夹或文件（{reason}）。请移走它后重新运行。",
+                      en="This file's output {name} could not be written: a folder or file of that name is in the way "
+                         "({reason}). Move it away and run again.")
+FEEDBACK_NOT_DRAWN = Code("feedback-not-drawn", INFO,
+                          zh="本文件的批注版（退回修改用的工作簿）没有生成（{reason}）；请按本报告所列问题修改。",
+                          en="This file's feedback workbook was not made ({reason_en}); correct the file using the "
+                             "findings listed here.")
+_OVER_LIMITS = {"reason": "超出了时间或内存上限", "reason_en": "it exceeded the time or memory limit"}
+_NOT_DRAWABLE = {"reason": "无法在该文件上标注", "reason_en": "it could not be drawn on this file"}
+
+
+def raw_relative(path: Path, inbox: Path) -> str:
+    """A file's path relative to the inbox as the file system has it (may hold undecodable bytes)."""
+    return path.relative_to(inbox).as_posix()
+
+
 def relative_name(path: Path, inbox: Path) -> str:
     """A file's name in reports: relative to the inbox, / separators, always valid Unicode."""
-    return printable(path.relative_to(inbox).as_posix())
+    return printable(raw_relative(path, inbox))
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, limit: int | None = None) -> str:
+    """The sha256 of a regular file's bytes. Never blocks on a FIFO or a device (opened non-blocking,
+    checked with fstat: OSError otherwise); with `limit`, a longer file raises OSError (EFBIG), so
+    that the ingest process itself never reads an unbounded amount."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if limit is not None and st.st_size > limit:
+            raise OSError(errno.EFBIG, "file too large to hash here", str(path))
+        read = 0
         for chunk in iter(lambda: fh.read(1 << 20), b""):
+            read += len(chunk)
+            if limit is not None and read > limit:
+                raise OSError(errno.EFBIG, "file too large to hash here", str(path))
             h.update(chunk)
     return h.hexdigest()
+
+
+PARENT_HASH_LIMIT = 64 * 1024 * 1024   # bytes the ingest process hashes itself (a changed file, a timed-out one)
 
 
 def process_file(path: Path, inbox: Path) -> FileResult:
@@ -53,16 +95,17 @@ def process_file(path: Path, inbox: Path) -> FileResult:
     is checked is judged, hashed and parsed as one version. The bytes and the parsed workbook stay
     on the result (`source`, `workbook`) for the feedback workbook, until process_and_write drops them.
     """
-    rel = relative_name(path, inbox)
+    rel, key = relative_name(path, inbox), raw_relative(path, inbox)
+    key = "" if key == rel else key
     try:
         st = os.lstat(path)
         size, mtime = st.st_size, st.st_mtime
     except OSError as e:
-        return FileResult(rel, 0, 0.0, "", REJECTED, [UNREADABLE.at(reason=e.strerror or str(e))])
+        return FileResult(rel, 0, 0.0, "", REJECTED, [UNREADABLE.at(reason=e.strerror or str(e))], key=key)
     skip = skip_reason(path, inbox)
     if skip is not None:
-        return FileResult(rel, size, mtime, "", SKIPPED, [skip])
-    result = FileResult(rel, size, mtime, "", REJECTED)
+        return FileResult(rel, size, mtime, "", SKIPPED, [skip], key=key)
+    result = FileResult(rel, size, mtime, "", REJECTED, key=key)
     spec, values = None, None
     try:
         spec, values = _check(path, result)
@@ -73,6 +116,7 @@ def process_file(path: Path, inbox: Path) -> FileResult:
         result.findings.append(UNREADABLE.at(reason=f"{type(e).__name__}: {str(e)[:200]}"))
         spec, values = None, None
     result.findings.sort(key=sort_key)
+    result.findings = bounded_findings(result.findings)   # a return can raise findings without end
     ok = values is not None and not any(f.is_error for f in result.findings)
     result.status = ACCEPTED if ok else REJECTED
     _document(result, path, spec, values)
@@ -123,15 +167,93 @@ def _document(result: FileResult, path: Path, spec, values) -> None:
     result.document = doc
 
 
-def process_and_write(path: Path, inbox: Path, out: Path) -> FileResult:
+def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None = None) -> FileResult:
     """One file's verdict and its own outputs, in the worker that checked it: the canonical JSON
     and, for a rejected return read as a form, its feedback workbook. The JSON is written before
-    the caller records the verdict in the ledger, so a kill between the two only repeats work."""
+    the caller records the verdict in the ledger, so a kill between the two only repeats work.
+
+    The feedback workbook is drawn under what is left of the time limit (`timeout`): a file whose
+    feedback would take longer keeps its verdict and goes without one. Only the small verdict goes
+    back to the parent: the entry, and for an accepted return the values the summary needs."""
+    started = time.monotonic()
     r = process_file(path, inbox)
-    if r.document is not None:
-        r.json = json_name(r.path)
-        write_atomic(out / r.json, dumps(r.document))
+    write_json(out, r)
     if r.status == REJECTED and r.form is not None:
-        write_feedback_for(inbox, out, r)
-    r.source = r.workbook = None   # only the small verdict goes back to the parent
+        name = feedback_name(r.raw_path)
+        left = None if timeout is None else timeout * FEEDBACK_SHARE - (time.monotonic() - started)
+        drawn = _with_alarm(left, lambda: write_feedback_for(inbox, out, r, name)) if left is None or left > 0 else None
+        if drawn:
+            r.feedback = name
+        else:
+            r.findings.append(FEEDBACK_NOT_DRAWN.at(**(_OVER_LIMITS if drawn is None else _NOT_DRAWABLE)))
+    if r.status == ACCEPTED and r.document is not None:
+        r.partial = summary_partial(r.document)
+        r.csv_rows = doc_csv_rows(r.partial)
+    r.source = r.workbook = r.document = None
     return r
+
+
+def write_json(out: Path, r: FileResult) -> None:
+    """The canonical JSON of `r` under its safe name. A folder or file in the way gives the file a
+    finding (and a retry next run); the output folder full or read-only stops the run (OSError).
+    Not flushed to disk here: the ingest flushes once per ledger batch, before recording it."""
+    if r.document is None:
+        return
+    name = json_name(r.raw_path)
+    try:
+        write_atomic(out / name, dumps(r.document), fsync=False)
+        r.json = name
+    except (IsADirectoryError, NotADirectoryError, FileExistsError) as e:
+        r.findings.append(OUTPUT_BLOCKED.at(name=name, reason=e.strerror or type(e).__name__))
+    except OSError as e:
+        if e.errno in FATAL_OUTPUT_ERRNOS:
+            raise
+        r.findings.append(OUTPUT_BLOCKED.at(name=name, reason=e.strerror or type(e).__name__))
+
+
+class _OutOfTime(BaseException):   # not caught by the `except Exception` of the drawing code
+    pass
+
+
+def _with_alarm(seconds: float | None, work) -> bool | None:
+    """work() -> bool, stopped by SIGALRM after `seconds` (None: no limit; not in the main thread:
+    the worker's own time limit still applies). None when stopped or out of memory."""
+
+    def _raise(signum, frame):
+        raise _OutOfTime()
+
+    armed = False
+    if seconds is not None:
+        try:
+            old, armed = signal.signal(signal.SIGALRM, _raise), True
+        except ValueError:
+            pass
+    if not armed:
+        try:
+            return bool(work())
+        except MemoryError:
+            return None
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return bool(work())
+    except (_OutOfTime, MemoryError):
+        return None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def summary_partial(doc: dict) -> dict:
+    """What summary.xlsx and values.csv use of an accepted document: its identity and its table
+    values (texts bounded), kept in the ledger so that the summary never reads the JSON back."""
+    from xltool.form.forms import get_spec
+
+    try:
+        cells = get_spec(doc["form"]["id"]).layout.cells
+    except (KeyError, TypeError):
+        cells = {}
+    values = {k: bounded_text(v) for k, v in (doc.get("values") or {}).items() if k in cells and cells[k].table is not None}
+    return {"status": doc.get("status"), "form": doc.get("form"), "agency": bounded_text(doc.get("agency"), 200),
+            "year": doc.get("year"), "region": bounded_text(doc.get("region"), 200),
+            "code": bounded_text(doc.get("code"), 200),
+            "source": {"file": bounded_text((doc.get("source") or {}).get("file"))}, "values": values}

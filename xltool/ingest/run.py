@@ -7,22 +7,39 @@ outputs for people. It holds a lock on the output folder and never writes to the
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import sqlite3
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from xltool.collection.attach import attach_collection
 from xltool.collection.status import Roster
-from xltool.fileio import clear_temp_files, write_atomic
+from xltool.fileio import atomic_path, clear_temp_files
+from xltool.findings import WARNING, Code, printable
 from xltool.form.canonical import dumps
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
-from xltool.ingest.ledger import Ledger
-from xltool.ingest.pipeline import RETRY_CODES, process_and_write, relative_name, sha256_of
+from xltool.ingest.ledger import FileStat, Ledger
+from xltool.ingest.pipeline import (
+    PARENT_HASH_LIMIT,
+    RETRY_CODES,
+    process_and_write,
+    raw_relative,
+    relative_name,
+    sha256_of,
+    write_json,
+)
 from xltool.ingest.walk import candidates
 from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
 from xltool.outputs.run_outputs import write_outputs
-from xltool.outputs.run_report import FileResult, RunReport, json_name
+from xltool.outputs.run_report import FileResult, RunReport
+
+FOLDER_UNREADABLE = Code("folder-unreadable", WARNING,
+                         zh="收件目录中的文件夹“{name}”无法读取（{reason}），其中的文件都没有校验。请检查该文件夹的权限后重新运行。",
+                         en="The inbox folder {name} could not be read ({reason}); none of the files in it were checked. "
+                            "Check its permissions and run again.")
 
 
 class IngestBusy(RuntimeError):
@@ -31,6 +48,29 @@ class IngestBusy(RuntimeError):
 
 class OutputInsideInbox(ValueError):
     """The outputs would become inputs of the next run."""
+
+
+class OutputUnusable(RuntimeError):
+    """The output folder cannot be written: read-only, full, not a folder, no permission."""
+
+    @classmethod
+    def of(cls, e: Exception, out: Path) -> OutputUnusable:
+        code = getattr(e, "errno", None)
+        text = str(e).lower()
+        if code == errno.ENOSPC or code == errno.EDQUOT or "full" in text:
+            zh, en = "磁盘已满", "the disk is full"
+        elif code == errno.EROFS or "readonly" in text or "read-only" in text:
+            zh, en = "只读，无法写入", "it is read-only"
+        elif code in (errno.EACCES, errno.EPERM):
+            zh, en = "没有写入权限", "no permission to write there"
+        elif code in (errno.ENOTDIR, errno.EEXIST):
+            zh, en = "不是文件夹", "it is not a folder"
+        else:
+            zh, en = f"系统错误：{e}", f"system error: {e}"
+        where = printable(getattr(e, "filename", None) or str(out))
+        return cls(f"无法写入输出目录 {printable(str(out))}：{zh}（{where}）。请换一个输出目录（--out）或腾出空间后重新运行。 / "
+                   f"Cannot write to the output folder {printable(str(out))}: {en} ({where}). Use another folder (--out) "
+                   f"or free some space and run again.")
 
 
 class OutputLock:
@@ -73,80 +113,174 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
     recorded in the ledger; run.json is written last, atomically. With `previous` (last year's
     output folder or JSON folder), each report is also checked against its agency's report of
     the year before. With `roster` (xltool.collection.load_roster), every agency on it gets its
-    status (run.json's `roster`, OUT/missing.csv).
+    status (run.json's `roster`, OUT/missing.csv). An output folder that cannot be written
+    (read-only, full, not a folder) raises OutputUnusable; a ledger of a newer xltool raises LedgerTooNew.
     """
     inbox, out = Path(inbox).resolve(), Path(out).resolve()
     if out == inbox or inbox in out.parents:
         raise OutputInsideInbox(f"输出目录不能在收件目录之内 / the output folder must not be inside the inbox: {out}")
-    out.mkdir(parents=True, exist_ok=True)
-    with OutputLock(out):
-        clear_temp_files(out)
-        ledger = Ledger(out)
-        try:
-            files = candidates(inbox)
-            if on_start:
-                on_start(len(files))
-            results: dict[str, FileResult] = {}
-            todo: list[Path] = []
-            known = {} if full else ledger.known()
-            for path in files:
-                reused = _reuse(path, inbox, out, known, ledger)
-                if reused is None:
-                    todo.append(path)
-                    continue
-                results[reused.path] = reused
-                if on_file:
-                    on_file(reused)
-
-            def done(path: Path, r: FileResult) -> None:
-                if r.document is not None and r.json is None:  # a file whose worker gave no answer
-                    r.json = json_name(r.path)
-                    write_atomic(out / r.json, dumps(r.document))
-                r.document = None  # on disk now; thousands of them need not stay in memory
-                try:
-                    mtime_ns = os.lstat(path).st_mtime_ns
-                except OSError:
-                    mtime_ns = 0
-                # a crash or a time-out says more about this run than about the file: try it again next time
-                retry = any(f.code in RETRY_CODES for f in r.findings)
-                ledger.record(r.entry(), mtime_ns, remember=not retry)
-                results[r.path] = r
-                if on_file:
-                    on_file(r)
-
-            run_all(partial(process_and_write, inbox=inbox, out=out), todo, inbox, jobs or os.cpu_count() or 1, done,
-                    timeout or DEFAULT_TIMEOUT)
-            ordered = [results[k] for k in sorted(results)]
-            annotate_across_files(ordered)
-            if previous is not None:
-                annotate_previous_year(ordered, out, previous)
-            report = RunReport(str(inbox), str(out), ordered)
-            attach_collection(report, roster)
-            write_atomic(out / "run.json", dumps(report.to_dict()))
-            write_outputs(report)
-            return report
-        finally:
-            ledger.close()
-
-
-def _reuse(path: Path, inbox: Path, out: Path, known, ledger) -> FileResult | None:
-    """The ledger's verdict when this file's content is what it saw last time; else None."""
-    rel = relative_name(path, inbox)
-    k = known.get(rel)
-    if k is None:
-        return None
     try:
-        st = os.lstat(path)
+        out.mkdir(parents=True, exist_ok=True)
+        with OutputLock(out):
+            return _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, on_start)
+    except OSError as e:
+        raise OutputUnusable.of(e, out) from e
+    except sqlite3.OperationalError as e:   # the ledger cannot be written: read-only, disk full
+        raise OutputUnusable.of(e, out) from e
+
+
+def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, on_start) -> RunReport:
+    clear_temp_files(out)
+    ledger = Ledger(out, before_commit=partial(sync_folder, out))
+    try:
+        notices = [ledger.moved_aside] if ledger.moved_aside else []
+        files = candidates(inbox, on_unreadable=lambda folder, e: notices.append(_unreadable_folder(folder, inbox, e)))
+        if on_start:
+            on_start(len(files))
+        results: dict[str, FileResult] = {}     # by raw inbox path: names that print alike stay apart
+        todo: list[Path] = []
+        stats: dict[str, FileStat] = {}         # taken before a worker reads the file
+        known = {} if full else ledger.take_known()
+        for path in files:
+            key = raw_relative(path, inbox)
+            stats[key], reused = _reuse(path, key, out, known, ledger)
+            if reused is None:
+                todo.append(path)
+                continue
+            results[key] = reused
+            if on_file:
+                on_file(reused)
+        del known   # its entries are in the results now: not twice in memory
+
+        def done(path: Path, r: FileResult) -> None:
+            if r.document is not None:  # a file whose worker gave no answer
+                write_json(out, r)
+                r.document = None
+            # a crash or a time-out says more about this run than about the file: try it again next time
+            retry = any(f.code in RETRY_CODES for f in r.findings)
+            ledger.record(r.entry(), r.raw_path, stats.get(r.raw_path) or FileStat.missing(), retry=retry,
+                          partial=r.partial, csv_rows=r.csv_rows)
+            r.partial = r.csv_rows = None    # kept by the ledger: the summary reads them from there
+            results[r.raw_path] = r
+            if on_file:
+                on_file(r)
+
+        run_all(partial(process_and_write, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
+                jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
+        ledger.commit()
+        ordered = [results[k] for k in sorted(results, key=os.fsencode)]
+        annotate_across_files(ordered)
+        if previous is not None:
+            notices.extend(annotate_previous_year(ordered, out, previous))
+        report = RunReport(str(inbox), str(out), ordered, notices)
+        attach_collection(report, roster)
+        run_json_sha = write_run_json(out / "run.json", report)
+        write_outputs(report, ledger, run_json_sha)
+        return report
+    finally:
+        ledger.close()
+
+
+@lru_cache(maxsize=1)
+def _libc():
+    import ctypes
+    return ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush the output folder's file system to disk, once per ledger batch: the workers write
+    the JSON documents without an fsync each (syncfs(2) where there is one, else sync(2))."""
+    try:
+        libc = _libc()
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
+
+
+class _Unchanged(Exception):
+    pass
+
+
+_FILES_MARK = "\u0000files\u0000"   # stands for the file entries while the rest of run.json is encoded
+
+
+def write_run_json(target: Path, report: RunReport) -> str:
+    """run.json, byte for byte what form.canonical.dumps makes of report.to_dict(), but encoded
+    entry by entry straight to disk (never the whole text in memory); left as it is when the
+    content is the same (a re-run with nothing changed). Returns the content's sha256."""
+    frame = dumps({**report.to_dict(entries=False), "files": [_FILES_MARK]})
+    head, tail = frame.split(dumps(_FILES_MARK).strip(), 1)
+    before = _sha256_or_none(target)
+    h = hashlib.sha256()
+    try:
+        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            def put(text: str) -> None:
+                data = text.encode("utf-8")
+                h.update(data)
+                fh.write(data)
+
+            if not report.files:
+                put(dumps(report.to_dict()))
+            else:
+                put(head)
+                for i, r in enumerate(report.files):
+                    # an entry two levels down: every line indented 4 more (JSON strings hold no raw newline)
+                    put(("" if i == 0 else ",\n    ") + dumps(r.entry()).rstrip("\n").replace("\n", "\n    "))
+                put(tail)
+            fh.flush()
+            if h.hexdigest() == before:
+                raise _Unchanged()
+    except _Unchanged:
+        pass
+    return h.hexdigest()
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return sha256_of(path)
     except OSError:
         return None
+
+
+def _unreadable_folder(folder: str, inbox: Path, e: OSError):
+    try:
+        name = relative_name(Path(folder), inbox)
+    except ValueError:
+        name = printable(str(folder))
+    return FOLDER_UNREADABLE.at(name=name, reason=e.strerror or type(e).__name__)
+
+
+def _reuse(path: Path, key: str, out: Path, known, ledger) -> tuple[FileStat, FileResult | None]:
+    """The file's stat now, and the ledger's verdict when its content is what it saw last time. Any
+    difference in size, mtime, ctime or inode means the content is hashed and compared again
+    (content can change with the size and mtime put back)."""
+    try:
+        stat = FileStat.of(os.lstat(path))
+    except OSError:
+        return FileStat.missing(), None
+    k = known.get(key)
+    if k is None:
+        return stat, None
     if k.json and not (out / k.json).is_file():
-        return None  # its output went missing: make it again
-    if st.st_size != k.size:
-        return None
-    if st.st_mtime_ns != k.mtime_ns:
-        if not k.sha256 or sha256_of(path) != k.sha256:
-            return None
-        ledger.touch(rel, st.st_mtime_ns)
-    r = FileResult.from_entry(k.entry, st.st_mtime)
+        return stat, None  # its output went missing: make it again
+    if k.feedback and not (out / k.feedback).is_file():
+        return stat, None
+    if (stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino) != (k.size, k.mtime_ns, k.ctime_ns, k.ino):
+        try:
+            if not k.sha256 or stat.size != k.size or sha256_of(path, PARENT_HASH_LIMIT) != k.sha256:
+                return stat, None
+        except OSError:
+            return stat, None
+        ledger.touch(key, stat)
+    try:
+        r = FileResult.from_entry(k.entry, stat.mtime_ns / 1e9, key)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return stat, None   # a record the ledger cannot give back: check the file again
     r.unchanged = True
-    return r
+    return stat, r

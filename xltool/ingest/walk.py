@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from xltool.findings import INFO, WARNING, Code, Finding
@@ -47,13 +48,19 @@ WRONG_DOCUMENT_TYPES = {
 CANDIDATE_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xlt", ".et", ".ett", ".xltx", ".xltm", ".ods", ".csv"}
 
 
-def candidates(inbox: Path) -> list[Path]:
-    """Every file under the inbox that could be a return, in a stable order. Symlinks are
-    listed (the guard decides about them) but never followed into directories."""
+def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None = None) -> list[Path]:
+    """Every file under the inbox that could be a return, in a stable order (by the names' bytes).
+    Symlinks are listed (the guard decides about them) but never followed into directories. A folder
+    that cannot be read is passed to `on_unreadable` (folder, error) instead of vanishing silently."""
     found = []
-    for root, dirs, files in os.walk(inbox, followlinks=False):
-        dirs.sort()
-        for name in sorted(files):
+
+    def unreadable(e: OSError) -> None:
+        if on_unreadable is not None and e.filename is not None:
+            on_unreadable(e.filename, e)
+
+    for root, dirs, files in os.walk(inbox, followlinks=False, onerror=unreadable):
+        dirs.sort(key=os.fsencode)
+        for name in sorted(files, key=os.fsencode):
             p = Path(root) / name
             suffix = p.suffix.lower()
             if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not p.suffix:

@@ -60,11 +60,11 @@ def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_re
             timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
     """task(path) -> FileResult for every path, in worker processes; on_result(path, result) in
     this process as each finishes. `task` must be picklable (a module function or a partial)."""
-    from pebble import ProcessPool
-
     paths = list(paths)
     if not paths:
         return
+    from pebble import ProcessPool  # only when there is work: a re-run with nothing changed starts faster
+
     warm_up()
     ctx = multiprocessing.get_context("fork")
     window = max(1, jobs) * 8  # tasks in flight: enough to keep workers busy, few enough to keep memory flat
@@ -73,20 +73,29 @@ def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_re
         futures = {}
         for p in islice(pending, window):
             futures[pool.schedule(task, args=(p,), timeout=timeout)] = p
-        while futures:
-            done, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for fut in done:
-                path = futures.pop(fut)
-                on_result(path, _result_of(fut, path, inbox, timeout))
-                for p in islice(pending, 1):
-                    futures[pool.schedule(task, args=(p,), timeout=timeout)] = p
+        try:
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    path = futures.pop(fut)
+                    on_result(path, _result_of(fut, path, inbox, timeout))
+                    for p in islice(pending, 1):
+                        futures[pool.schedule(task, args=(p,), timeout=timeout)] = p
+        except BaseException:
+            pool.stop()   # the output folder is full or read-only, or the run was interrupted: no more files
+            raise
 
 
 def _result_of(fut, path: Path, inbox: Path, timeout: float):
+    from xltool.ingest.pipeline import FATAL_OUTPUT_ERRNOS
     try:
         return fut.result()
-    except TimeoutError:
+    except TimeoutError:   # (an OSError too: first)
         return _failed(path, inbox, FILE_TIMEOUT.at(seconds=int(timeout)))
+    except OSError as e:
+        if e.errno in FATAL_OUTPUT_ERRNOS:
+            raise  # the output folder, not this file: the run stops with a clear message
+        return _failed(path, inbox, WORKER_CRASHED.at(reason=f"{type(e).__name__}: {str(e)[:120]}"))
     except Exception as e:  # the worker died (killed, out of memory at C level, ...)
         return _failed(path, inbox, WORKER_CRASHED.at(reason=f"{type(e).__name__}: {str(e)[:120]}"))
 
@@ -95,15 +104,20 @@ def _failed(path: Path, inbox: Path, finding):
     """The verdict on a file whose worker gave no answer."""
     from xltool.findings import REJECTED
     from xltool.form.canonical import document
-    from xltool.ingest.pipeline import relative_name, sha256_of
+    from xltool.ingest.pipeline import PARENT_HASH_LIMIT, raw_relative, relative_name, sha256_of
     from xltool.outputs.run_report import FileResult
 
-    st = path.stat()
-    try:
-        digest = sha256_of(path)
+    try:   # the file may be gone by now (deleted while its worker ran)
+        st = os.lstat(path)
+        size, mtime = st.st_size, st.st_mtime
+    except OSError:
+        size, mtime = 0, 0.0
+    try:   # never blocks (a FIFO put in its place) nor reads without end
+        digest = sha256_of(path, PARENT_HASH_LIMIT)
     except OSError:
         digest = ""
-    r = FileResult(relative_name(path, inbox), st.st_size, st.st_mtime, digest, REJECTED, [finding])
+    rel, key = relative_name(path, inbox), raw_relative(path, inbox)
+    r = FileResult(rel, size, mtime, digest, REJECTED, [finding], key="" if key == rel else key)
     r.document = document(spec=None, values=None, findings=r.findings, file_name=Path(r.path).name, sha256=digest,
                           status=REJECTED)
     return r

@@ -9,17 +9,54 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from xltool.findings import ACCEPTED, ERROR, REJECTED, SKIPPED, Finding
+from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, Code, Finding
+
+FINDINGS_MAX = 200        # per file in run.json, report.html and the ledger; the JSON document has the same
+TEXT_MAX = 2000           # characters of any text stored in an entry (a message, an argument, a name)
+
+MORE_FINDINGS = Code("more-findings", INFO,
+                     zh="还有 {count} 条问题未列出（只列出前 {shown} 条）。请先改正以上问题后再提交，其余问题会在下次校验时列出。",
+                     en="{count} more findings are not listed (only the first {shown}). Correct the ones above and send "
+                        "the file again; the rest will be listed then.")
 
 
-def json_name(rel: str) -> str:
-    """A file's canonical JSON, relative to the output folder."""
-    return f"json/{rel}.json"
+def bounded_text(value: Any, limit: int = TEXT_MAX) -> Any:
+    """A string cut to at most `limit` characters, ending with a mark saying how much was cut (so a
+    cut text is not cut again); other values as they are."""
+    if isinstance(value, str) and len(value) > limit:
+        keep = max(0, limit - 48)            # room for the mark
+        cut = len(value) - keep
+        return value[:keep] + f"…（另有{cut}字 / +{cut} chars）"
+    return value
+
+
+def bounded_finding(f: Finding) -> Finding:
+    """A finding whose texts are bounded: a return's own text (a cell, a sheet name) may be megabytes."""
+    if _is_bounded(f):
+        return f
+    args = {k: bounded_text(v, 200) if isinstance(v, str) else v for k, v in list(f.args.items())[:50]}
+    return Finding(code=bounded_text(f.code, 100), severity=f.severity, sheet=bounded_text(f.sheet, 100),
+                   cell=bounded_text(f.cell, 20), ids=f.ids, args=args,   # ids name the form's cells: bounded by it
+                   message=bounded_text(f.message), message_en=bounded_text(f.message_en))
+
+
+def _is_bounded(f: Finding) -> bool:
+    return (len(f.message) <= TEXT_MAX and len(f.message_en) <= TEXT_MAX and len(f.args) <= 50
+            and len(f.sheet or "") <= 100 and len(f.cell or "") <= 20 and len(f.code) <= 100
+            and all(len(v) <= 200 for v in f.args.values() if isinstance(v, str)))
+
+
+def bounded_findings(findings: list[Finding]) -> list[Finding]:
+    """At most FINDINGS_MAX findings (in their sorted order), the last one saying how many more there are."""
+    if len(findings) <= FINDINGS_MAX:
+        return [bounded_finding(f) for f in findings]
+    shown = FINDINGS_MAX - 1
+    return [bounded_finding(f) for f in findings[:shown]] + [MORE_FINDINGS.at(count=len(findings) - shown, shown=shown)]
 
 
 @dataclass
 class FileResult:
-    path: str                        # relative to the inbox, with / separators
+    path: str                        # relative to the inbox, with / separators, always valid Unicode (shown)
     size: int
     mtime: float
     sha256: str
@@ -34,6 +71,10 @@ class FileResult:
     superseded_by: str | None = None  # a newer return of the same agency and year
     issued_agency: str | None = None  # the agency the template was issued to (its hidden sheet)
     code: str | None = None          # 统一社会信用代码, from the code cell or the hidden sheet
+    feedback: str | None = None      # the feedback workbook, relative to the output folder
+    key: str = ""                    # the raw relative path (os.fsdecode: may hold undecodable bytes); "" = path
+    partial: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # what the summary uses
+    csv_rows: str | None = field(default=None, repr=False, compare=False)            # its rows of values.csv
     # while the worker holds the file: the bytes that were judged and the workbook parsed from them
     source: bytes | None = field(default=None, repr=False, compare=False)
     workbook: Any = field(default=None, repr=False, compare=False)
@@ -46,19 +87,32 @@ class FileResult:
     def warnings(self) -> int:
         return sum(f.severity == "warning" for f in self.findings)
 
+    @property
+    def raw_path(self) -> str:
+        """The inbox path as the file system has it (what outputs and the ledger are keyed by)."""
+        return self.key or self.path
+
     def entry(self) -> dict[str, Any]:
-        """The run report's entry for this file."""
-        return {"path": self.path, "size": self.size, "sha256": self.sha256, "status": self.status,
-                "form": self.form, "agency": self.agency, "year": self.year, "json": self.json,
-                "errors": self.errors, "warnings": self.warnings, "unchanged": self.unchanged,
-                "superseded_by": self.superseded_by, "issued_agency": self.issued_agency, "code": self.code,
-                "findings": [f.to_dict() for f in self.findings]}
+        """The run report's entry for this file: every text bounded, at most FINDINGS_MAX findings."""
+        e = {"path": self.path, "size": self.size, "sha256": self.sha256, "status": self.status,
+             "form": self.form, "agency": bounded_text(self.agency, 200), "year": self.year, "json": self.json,
+             "feedback": self.feedback, "errors": self.errors, "warnings": self.warnings, "unchanged": self.unchanged,
+             "superseded_by": self.superseded_by, "issued_agency": bounded_text(self.issued_agency, 200),
+             "code": bounded_text(self.code, 64), "findings": [f.to_dict() for f in bounded_findings(self.findings)]}
+        if self.raw_path != self.path:   # a name that is not UTF-8: its bytes, shown as \xNN
+            e["path_bytes"] = printable_bytes(self.raw_path)
+        return e
 
     @classmethod
-    def from_entry(cls, e: dict[str, Any], mtime: float) -> FileResult:
+    def from_entry(cls, e: dict[str, Any], mtime: float, key: str = "") -> FileResult:
         return cls(e["path"], e["size"], mtime, e["sha256"], e["status"], [Finding.from_dict(f) for f in e["findings"]],
-                   e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"),
-                   issued_agency=e.get("issued_agency"), code=e.get("code"))
+                   e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"), feedback=e.get("feedback"),
+                   key=key if key != e["path"] else "", issued_agency=e.get("issued_agency"), code=e.get("code"))
+
+
+def printable_bytes(raw: str) -> str:
+    """A raw name with its undecodable bytes as \\xNN: tells two names apart that print alike."""
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -67,6 +121,7 @@ class RunReport:
     out: str
     files: list[FileResult]
     roster: dict[str, Any] | None = None   # the collection against a roster (xltool.collection), when given
+    notices: list[Finding] = field(default_factory=list)   # about the run, not one file (an unreadable folder)
 
     def stats(self) -> dict[str, Any]:
         by_code: dict[str, int] = {}
@@ -85,10 +140,13 @@ class RunReport:
             "findings_by_code": dict(sorted(by_code.items())),
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, entries: bool = True) -> dict[str, Any]:
+        """The run report as data (run.json); `entries=False`: without the file entries (the frame
+        run.json is written in, entry by entry)."""
         from xltool.version import __version__
         out = {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
-               "stats": self.stats(), "files": [r.entry() for r in self.files]}
+               "stats": self.stats(), "files": [r.entry() for r in self.files] if entries else [],
+               **({"notices": [f.to_dict() for f in bounded_findings(self.notices)]} if self.notices else {})}
         if self.roster is not None:
             out["roster"] = self.roster
         return out

@@ -232,9 +232,8 @@ def create_app(intake: Intake) -> Starlette:
         if wanted in ADMIN_OUTPUTS:
             path = intake.out / wanted
         else:
-            from xltool.outputs.run_outputs import feedback_name
             entries = await run_in_threadpool(intake.entries)
-            match = next((feedback_name(p) for p in entries if feedback_name(p) == wanted), None)
+            match = next((e["feedback"] for e in entries.values() if e.get("feedback") == wanted), None)
             path = intake.out / match if match else None
         if path is None or not path.is_file():
             return not_found()

@@ -99,8 +99,8 @@ class Checker:
 
     def _answer(self, result) -> None:
         """ingest's on_file: a waiting upload gets its entry the moment its verdict exists."""
-        if not result.unchanged and result.status == "rejected":
-            keep_feedback(self.out, result.path)
+        if not result.unchanged and result.status == "rejected" and result.feedback:
+            keep_feedback(self.out, result.path, result.feedback)
         with self._lock:
             futures = self._waiting.pop(result.path, [])
         if futures:
@@ -131,15 +131,13 @@ def kept_feedback(out: Path, rel: str) -> Path:
     return Path(out) / KEPT_FEEDBACK / f"{rel}.xlsx"
 
 
-def keep_feedback(out: Path, rel: str) -> None:
+def keep_feedback(out: Path, rel: str, feedback: str) -> None:
     """Keep the feedback workbook the worker just wrote for this upload, under a second name (a hard
     link: no copy). The run's own feedback/ holds only the returns in use, so it drops the workbook
     of an upload sent twice or replaced by a newer one; the agency can still download what it was shown."""
     import os
 
-    from xltool.outputs.run_outputs import feedback_name
-
-    source = Path(out) / feedback_name(rel)
+    source = Path(out) / feedback   # the name the run recorded (outputs.output_names made it safe)
     target = kept_feedback(out, rel)
     if not source.is_file():
         return

@@ -614,6 +614,10 @@ def tampering(c: Corpus) -> None:
         wb[BASIC]["B4"].value = 2025
     path = openpyxl_edit(c.filled("year_cell_overwritten.xlsx"), other_year, unprotect=(BASIC,))
 
+    def other_agency(wb):
+        wb[BASIC]["B3"].value = "语料另一局"
+    openpyxl_edit(c.filled("agency_cell_overwritten.xlsx"), other_agency, unprotect=(BASIC,))
+
     # file names that name another agency or year
     c.filled("语料对照局_报表.xlsx", agency="语料名错局")
     c.filled("年报_2023.xlsx")

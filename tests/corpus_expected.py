@@ -513,6 +513,12 @@ EXPECTED: dict[str, dict] = {
         'codes': ['xml-entity'],
         'why': 'SYSTEM "file:///etc/passwd" in xl/workbook.xml, used as a sheet name',
     },
+    'agency_cell_overwritten.xlsx': {
+        'kind': 'locked agency overwritten with another agency',
+        'status': 'rejected',
+        'codes': ['agency-mismatch', 'protection-removed'],
+        'why': 'the prefilled 填报单位 changed to another agency after removing the protection: it would be counted for them',
+    },
     'year_cell_overwritten.xlsx': {
         'kind': 'locked year overwritten',
         'status': 'accepted',

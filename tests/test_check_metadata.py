@@ -55,3 +55,22 @@ def test_the_hidden_sheets_agency_is_bounded_like_the_field(tmp_path):
     found = metadata_findings(path)
     hidden = [f for f in found if f.code == "text-too-long" and f.sheet == META_SHEET]
     assert hidden and hidden[0].args["limit"] == 100 and hidden[0].args["length"] == 500
+
+
+def test_another_agency_in_the_agency_cell_is_an_error(tmp_path):
+    """The template was issued to one agency; its agency cell now names another (protection removed):
+    counted as filed, the return would land on the wrong agency. An error, not a warning."""
+    def edit(wb):
+        wb[AGENCY.sheet][AGENCY.a1].value = "某某区司法局"
+    path = edited(filled(tmp_path / "a.xlsx", agency="某某区（教育）局"), edit, unprotect=(AGENCY.sheet,))
+    [f] = metadata_findings(path)
+    assert (f.code, f.severity, f.cell) == ("agency-mismatch", "error", AGENCY.a1)
+    assert f.args["found"] == "某某区司法局" and f.args["expected"] == "某某区（教育）局"
+
+
+def test_the_same_agency_typed_with_other_brackets_is_only_a_warning(tmp_path):
+    def edit(wb):
+        wb[AGENCY.sheet][AGENCY.a1].value = "某某区(教育)局 "
+    path = edited(filled(tmp_path / "a.xlsx", agency="某某区（教育）局"), edit, unprotect=(AGENCY.sheet,))
+    [f] = metadata_findings(path)
+    assert (f.code, f.severity) == ("metadata-mismatch", "warning")

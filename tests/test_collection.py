@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from xltool.cli import app
-from xltool.collection.names import near_misses, normal_name
+from xltool.form.agency_names import near_misses, normal_name
 from xltool.form.forms import get_spec
 from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook

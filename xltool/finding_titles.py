@@ -60,6 +60,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "formula-replaced": ("公式被改成数字", "Formula replaced by a number"),
     "label-changed": ("表格标签被改动", "Label changed"),
     "layout-shifted": ("插入或删除了行列", "Rows or columns inserted or deleted"),
+    "agency-mismatch": ("填报单位与模板不符", "Agency differs from the template"),
     "metadata-mismatch": ("单位信息与模板不一致", "Details differ from the template"),
     "not-a-number": ("应填数字", "Not a number"),
     "not-an-integer": ("应填整数", "Not a whole number"),

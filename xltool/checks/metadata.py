@@ -13,12 +13,19 @@ from xltool.checks import bounds
 from xltool.checks.blanks import FIELD_REQUIRED
 from xltool.checks.context import Context
 from xltool.findings import ERROR, WARNING, Code, Finding
+from xltool.form.agency_names import normal_name
 from xltool.form.layout import META_SHEET, a1
 from xltool.xlsx.model import WorkbookData
 
 YEAR_NOT_IN_VERSION = Code("year-not-in-version", ERROR,
                            zh="报告年度为 {year}，但本模板（{version}版）用于 {years} 年度。请使用对应年度的模板。",
                            en="The report year is {year}, but this template ({version} version) is for {years}. Use the template for that year.")
+AGENCY_MISMATCH = Code("agency-mismatch", ERROR,
+                       zh="“{label}”填写为“{found}”，但本模板是下发给“{expected}”的。一个单位只能用下发给自己的模板报送："
+                          "请用本单位的模板重新填写；如单位名称确有变更，请联系协调员重新下发模板。",
+                       en="{label} reads {found}, but this template was issued to {expected}. Each agency reports on the "
+                          "template issued to it: fill in your own template, or ask the coordinator for a new one if "
+                          "your agency's name has changed.")
 METADATA_MISMATCH = Code("metadata-mismatch", WARNING,
                          zh="“{label}”填写为“{found}”，与下发模板中的“{expected}”不一致。请核对是否用错了其他单位或年度的模板。",
                          en="{label} reads {found}, but the issued template says {expected}. Check that this is your own template.")
@@ -59,7 +66,10 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             expected = meta.get(f.role or "", "")
             if f.role and expected and value not in (None, "") and str(value) != expected:
-                yield METADATA_MISMATCH.at(sheet=cell.sheet, cell=cell.a1, ids=[cell.id], label=f.label,
+                # another agency's name in the agency cell: the return would be counted for the wrong agency
+                # (a name typed with other brackets or spaces is the same agency, and only a warning)
+                differs = f.role == "agency" and normal_name(str(value)) != normal_name(expected)
+                yield (AGENCY_MISMATCH if differs else METADATA_MISMATCH).at(sheet=cell.sheet, cell=cell.a1, ids=[cell.id], label=f.label,
                                            found=bounds.clip(value) if isinstance(value, str) else value, expected=bounds.clip(expected))
             if f.role == "year" and isinstance(value, int) and value not in spec.years:
                 years = f"{spec.years.first}–{spec.years.last}" if spec.years.last else f"{spec.years.first} 年及以后"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xltool.form.agency_names import near_misses, normal_code, normal_name
 from xltool.findings import ACCEPTED, REJECTED, SKIPPED, WARNING, Code, sort_key
+from xltool.form.agency_names import near_misses, normal_code, normal_name
 from xltool.generate.roster import RosterRow, read_roster
 from xltool.outputs.run_report import FileResult
 

@@ -363,8 +363,8 @@ def test_agency_text_shaped_like_sheet_xml_stays_text_in_the_summary(tmp_path):
     passed through as rich-text markup (xlsxwriter's own streamed strings do that)."""
     import openpyxl
 
-    from xltool.ingest.pipeline import process_file, summary_partial
-    from xltool.outputs.summary import write_summary
+    from xltool.ingest.pipeline import process_file
+    from xltool.outputs.summary import summary_partial, write_summary
 
     inbox = tmp_path / "inbox"
     path = return_file(inbox, "a.xlsx")

@@ -436,16 +436,18 @@ def render_cmd(
     typer.echo(f"✓ {out}" + ("（草稿 / draft）" if doc.get("status") != "accepted" else ""))
 
 
-@app.command("import")
+@command("import")
 def import_cmd(
     files: list[Path] = typer.Argument(..., help="published reports (.pdf .docx .html .txt), or folders of them"),
-    out: Path = typer.Option(..., "-o", "--out", help="output folder: one <name>.json per report"),
+    out: Path = typer.Option(..., "-o", "--out", help="output folder: one <name>.json per report, run.json, "
+                             "report.html, summary.xlsx, values.csv"),
 ) -> None:
     """Read published reports (PDF, Word, web page, copied text) into canonical JSON.
 
     PDF with a text layer, .docx, .html or .txt; a folder is searched. Each value keeps where it was
     printed; printed totals are kept as printed and checked against their parts; a cell that cannot
-    be read unambiguously is a finding, never a guess.
+    be read unambiguously is a finding, never a guess. Like ingest, the folder also gets run.json,
+    report.html, and summary.xlsx and values.csv of the reports read without errors.
 
     Exit code: 0 every file read completely, 1 some file has errors, 2 usage error.
 
@@ -457,13 +459,18 @@ def import_cmd(
     """
     from xltool.findings import sort_key
     from xltool.published.importer import UsageError, import_reports
+    from xltool.published.run_outputs import write_import_outputs
 
     err = _console(True)
     try:
         results = import_reports(files, out)
+        if results:
+            write_import_outputs(results, out)
     except UsageError as e:
         err.print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(2)
+    except OSError as e:
+        _cannot_write(out, e)
     console = _console()
     for r in results:
         d = r.document
@@ -479,7 +486,7 @@ def import_cmd(
     raise typer.Exit(1 if any(r.errors for r in results) else 0)
 
 
-@app.command("serve")
+@command("serve")
 def serve_cmd(
     inbox: Path = typer.Option(..., "--inbox", help="where uploads are kept: one folder per agency"),
     out: Path = typer.Option(..., "--out", "-o", help="output folder: ledger, run outputs, links.csv, admin-link.txt"),
@@ -494,10 +501,10 @@ def serve_cmd(
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="seconds one file may take before it is rejected"),
     previous: Path | None = typer.Option(None, "--previous", help="last year's output folder: the cross-year "
                                          "warnings, as with ingest --previous"),
-    proxied: bool = typer.Option(False, "--behind-proxy", help="trust X-Forwarded-* from a reverse proxy on 127.0.0.1"),
+    proxied: bool = flag("--behind-proxy", "trust X-Forwarded-* from a reverse proxy on 127.0.0.1"),
     rotate: str | None = typer.Option(None, "--rotate", help="new link for this agency (name or code), "
                                       "rewrite links.csv and exit"),
-    rotate_admin: bool = typer.Option(False, "--rotate-admin", help="new coordinator link (admin-link.txt) and exit"),
+    rotate_admin: bool = flag("--rotate-admin", "new coordinator link (admin-link.txt) and exit"),
 ) -> None:
     """Intake web server: each roster agency uploads its return through its own secret link and sees
     the verdict at once; the coordinator follows progress at the link in OUT/admin-link.txt.

@@ -23,8 +23,8 @@ from xltool.form.canonical import document, dumps
 from xltool.ingest.walk import skip_reason
 from xltool.outputs.output_names import feedback_name, json_name
 from xltool.outputs.run_outputs import write_feedback_for
-from xltool.outputs.run_report import FileResult, bounded_findings, bounded_text
-from xltool.outputs.summary import doc_csv_rows
+from xltool.outputs.run_report import FileResult, bounded_findings
+from xltool.outputs.summary import doc_csv_rows, summary_partial
 from xltool.xlsx.returned import open_return
 
 RETRY_CODES = {"worker-crashed", "file-timeout", "output-blocked"}
@@ -241,19 +241,3 @@ def _with_alarm(seconds: float | None, work) -> bool | None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-
-
-def summary_partial(doc: dict) -> dict:
-    """What summary.xlsx and values.csv use of an accepted document: its identity and its table
-    values (texts bounded), kept in the ledger so that the summary never reads the JSON back."""
-    from xltool.form.forms import get_spec
-
-    try:
-        cells = get_spec(doc["form"]["id"]).layout.cells
-    except (KeyError, TypeError):
-        cells = {}
-    values = {k: bounded_text(v) for k, v in (doc.get("values") or {}).items() if k in cells and cells[k].table is not None}
-    return {"status": doc.get("status"), "form": doc.get("form"), "agency": bounded_text(doc.get("agency"), 200),
-            "year": doc.get("year"), "region": bounded_text(doc.get("region"), 200),
-            "code": bounded_text(doc.get("code"), 200),
-            "source": {"file": bounded_text((doc.get("source") or {}).get("file"))}, "values": values}

@@ -29,6 +29,7 @@ from xltool.fileio import atomic_path
 from xltool.form.forms import get_spec
 from xltool.form.layout import CHECK_BAD, CHECK_OK, SheetLayout, ValueCell
 from xltool.form.spec import FormSpec
+from xltool.outputs.run_report import bounded_text
 
 CSV_COLUMNS = ("agency", "year", "form", "table", "row", "column", "spec_id", "value")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -465,3 +466,17 @@ def label_path(spec: FormSpec, cell: ValueCell) -> str:
     rows = [cell.sheet, *([table.title] if table is not None and table.title else []), *cell.label_path]
     cols = " > ".join(cell.column_path)
     return " > ".join(rows) + (f" | {cols}" if cols else "")
+
+
+def summary_partial(doc: dict) -> dict:
+    """What summary.xlsx and values.csv use of an accepted document: its identity and its table
+    values (texts bounded), kept in the ledger so that the summary never reads the JSON back."""
+    try:
+        cells = get_spec(doc["form"]["id"]).layout.cells
+    except (KeyError, TypeError):
+        cells = {}
+    values = {k: bounded_text(v) for k, v in (doc.get("values") or {}).items() if k in cells and cells[k].table is not None}
+    return {"status": doc.get("status"), "form": doc.get("form"), "agency": bounded_text(doc.get("agency"), 200),
+            "year": doc.get("year"), "region": bounded_text(doc.get("region"), 200),
+            "code": bounded_text(doc.get("code"), 200),
+            "source": {"file": bounded_text((doc.get("source") or {}).get("file"))}, "values": values}

@@ -120,8 +120,8 @@ class RunReport:
     inbox: str
     out: str
     files: list[FileResult]
-    roster: dict[str, Any] | None = None   # the collection against a roster (xltool.collection), when given
     notices: list[Finding] = field(default_factory=list)   # about the run, not one file (an unreadable folder)
+    roster: dict[str, Any] | None = None   # the collection against a roster (xltool.collection), when given
 
     def stats(self) -> dict[str, Any]:
         by_code: dict[str, int] = {}

@@ -205,7 +205,7 @@ def _every_code():
     from xltool.checks.rules import rule_code
     from xltool.findings import Code
     for m in pkgutil.walk_packages(xltool.__path__, "xltool."):
-        if m.name not in ("xltool.__main__",):
+        if not m.name.endswith(".__main__"):   # running the command line is not importing it
             importlib.import_module(m.name)
     from xltool.form.forms import available_forms
     for form_id in available_forms():

@@ -4,7 +4,7 @@ Usage:  python scripts/make_corpus.py OUTDIR
 
 OUTDIR becomes an inbox: one file per kind of bad file (plus a few good controls). What
 `xltool ingest OUTDIR` must say about each file is the tests' expectation, kept with them in
-tests/corpus_expected.py (tests/test_corpus.py builds the corpus with this script and checks it).
+tests/corpus_expected.py (tests/ingest/test_corpus.py builds the corpus with this script and checks it).
 
 Every file is built from scratch, small on disk (the size-cap file is sparse; the bombs are
 a few hundred KB), deterministic in content apart from zip timestamps. The real .xls/.et
@@ -138,7 +138,7 @@ def zeros(total: int, chunk: int = 4 * MB):
 # --------------------------------------------------------------------------- OLE2 containers
 
 def ole2_container(streams: list[str], data_sector: bytes = b"") -> bytes:
-    """A synthetic OLE2 compound file (as in tests/test_guard.py): a 512-byte header, one FAT
+    """A synthetic OLE2 compound file (as in tests/xlsx/test_guard.py): a 512-byte header, one FAT
     sector, one directory sector naming `streams` after the Root Entry, an optional data sector."""
     ENDOFCHAIN, FREESECT, FATSECT, NOSTREAM = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
     header = bytearray(512)

@@ -7,6 +7,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(ROOT))  # for scripts/ (sample builders shared with the tests)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside this file (returns, browser, ...), from every folder
 
 
 def published(name: str) -> dict:

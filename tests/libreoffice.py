@@ -16,7 +16,7 @@ unchanged; LibreOffice's "protected cell" message box is cancelled in headless m
 cell is read back, so a refused entry is an error, not a silent no-op. `method="api"` uses
 `XCell.setValue`/`setString` and `method="array"` uses `XCellRangeData.setDataArray`.
 
-What LibreOffice 7.4 does under sheet protection (seen in tests/test_libreoffice_roundtrip.py):
+What LibreOffice 7.4 does under sheet protection (seen in tests/clients/test_libreoffice_roundtrip.py):
 - unlocked cells: every method works while the sheet stays protected;
 - locked cells: `.uno:EnterString` leaves the cell unchanged; `setDataArray`/`setFormulaArray`
   raise RuntimeException; but `setValue`/`setString`/`setFormula` go through silently

@@ -68,3 +68,16 @@ def test_every_module_has_a_docstring_and_long_ones_say_why():
         lines = text.count("\n")
         if lines > LONG and path.relative_to(PACKAGE).as_posix() not in SPLIT_PENDING:
             assert "long because" in doc.lower(), f"{path.relative_to(PACKAGE.parent)}: {lines} lines, no reason given"
+
+
+TESTS = Path(__file__).resolve().parent
+RUNNERS = {"__init__", "context", "rules"}   # checks/ modules that run the units rather than being one
+
+
+def test_tests_mirror_the_packages():
+    """A folder of tests per package, and a test file per check unit."""
+    for package in [p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()]:
+        assert list((TESTS / package).glob("test_*.py")), f"no tests/{package}/test_*.py for xltool/{package}/"
+    for unit in (PACKAGE / "checks").glob("*.py"):
+        if unit.stem not in RUNNERS:
+            assert (TESTS / "checks" / f"test_{unit.stem}.py").is_file(), f"check unit {unit.name} has no test file"

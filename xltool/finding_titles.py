@@ -4,7 +4,7 @@ Reports, the terminal and the 问题清单 sheet show a finding's title as its h
 stable code small beside it: a clerk reads “未填写的格子”, not `blank-cells`. Codes are declared
 next to their checks across the packages; their titles live here, in one place, so that a
 wording change is one edit. Rule codes (T3-A, ...) take their title from the spec rule itself
-(see `Code.title`). tests/test_finding_titles.py asserts that every registered code has one.
+(see `Code.title`). tests/cli/test_first_hour.py asserts that every registered code has one.
 """
 
 from __future__ import annotations

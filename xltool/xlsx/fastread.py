@@ -71,7 +71,7 @@ _SHEET_STATES = ("visible", "hidden", "veryHidden")
 _RESERVED_GLOBAL_NAMES = ("_xlnm.Print_Titles", "_xlnm.Print_Area", "_xlnm._FilterDatabase")
 _INVALID_TITLE = re.compile(r"[\\*?:/\[\]]")
 
-# Builtin number formats openpyxl treats as dates or durations; tests/test_fastread.py
+# Builtin number formats openpyxl treats as dates or durations; tests/xlsx/test_fastread.py
 # checks this against openpyxl.styles.numbers.
 _BUILTIN_DATE_FORMAT_IDS = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 46, 47})
 _DATE_LETTERS = frozenset("dmhysDMHYS")   # a format without any of these is neither

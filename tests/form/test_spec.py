@@ -9,7 +9,7 @@ from xltool.cli import app
 from xltool.form.forms import get_spec, load_spec
 from xltool.form.spec import SpecError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "docs" / "example-form.yaml").read_text(encoding="utf-8")
 
 

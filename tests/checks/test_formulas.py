@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 import zipfile
 
-from xltool.checks import cell_types, formulas
+from returns import T3, T3_PART, L, context, edited, filled, run, set_cell_xml, where
 
-try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
-    from returns import T3, T3_PART, L, context, edited, filled, run, set_cell_xml, where
-except ImportError:
-    from tests.returns import T3, T3_PART, L, context, edited, filled, run, set_cell_xml, where
+from xltool.checks import cell_types, formulas
 
 J5 = L.cells["t3.new.total"]
 

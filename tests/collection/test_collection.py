@@ -15,7 +15,7 @@ from xltool.form.forms import get_spec
 from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 SPEC = "govinfo-annual-2021"
 

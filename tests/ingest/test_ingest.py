@@ -17,7 +17,7 @@ from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
 from xltool.ingest.pipeline import process_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

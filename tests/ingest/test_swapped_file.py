@@ -17,12 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-from xltool.ingest.run import ingest
+from returns import T3_PART, edit_part, filled
 
-try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
-    from returns import T3_PART, edit_part, filled
-except ImportError:
-    from tests.returns import T3_PART, edit_part, filled
+from xltool.ingest.run import ingest
 
 RUNS = 20
 FILES = 4

@@ -37,7 +37,7 @@ from xltool.outputs.render import render_report_html
 from xltool.outputs.report_html import render_run_report
 from xltool.outputs.summary import write_summary, write_values_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "inbox"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

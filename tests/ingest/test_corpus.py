@@ -26,13 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from corpus_expected import EXPECTED, KNOWN_DEFECTS
 
-try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
-    from corpus_expected import EXPECTED, KNOWN_DEFECTS
-except ImportError:
-    from tests.corpus_expected import EXPECTED, KNOWN_DEFECTS
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INGEST_TIMEOUT_S = 300
 MEMORY_LIMIT_MB = 300
 TIME_BIN = "/usr/bin/time"      # GNU time (Debian package `time`); optional, /proc is enough

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from xltool.checks import structure
+from returns import T3, L, context, edited, filled, run, where
 
-try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
-    from returns import T3, L, context, edited, filled, run, where
-except ImportError:
-    from tests.returns import T3, L, context, edited, filled, run, where
+from xltool.checks import structure
 
 
 def test_a_return_as_issued_has_no_structure_finding(tmp_path):

@@ -32,7 +32,7 @@ from xltool.form.forms import get_spec
 from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FORMS = ("govinfo-annual-2019", "govinfo-annual-2021")
 # read.py stores str(ArrayFormula) and str(DataTableFormula): object reprs with an address.
 

@@ -23,7 +23,7 @@ from xltool.serve.server import Background, build_intake, loopback_socket
 from xltool.serve.upload import INCOMING
 from xltool.xlsx.guard import Limits
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "inbox"
 GOOD = SAMPLES / "乐山市机关事务管理局_2020.xlsx"            # accepted
 BAD = SAMPLES / "常见错误" / "某某区卫生健康委员会_2020.xlsx"   # rejected, with a feedback workbook

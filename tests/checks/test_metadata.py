@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+from returns import L, context, edit_part, edited, filled, run, where
+
 from xltool.checks import cell_types, metadata
 from xltool.form.layout import META_SHEET
-
-try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
-    from returns import L, context, edit_part, edited, filled, run, where
-except ImportError:
-    from tests.returns import L, context, edit_part, edited, filled, run, where
 
 AGENCY, YEAR = L.cells["meta.agency"], L.cells["meta.year"]
 

@@ -18,7 +18,7 @@ from xltool.calc.reference import Model
 from xltool.form.forms import get_spec, load_spec
 from xltool.generate.synth import random_inputs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 DECIMAL_SPEC = """

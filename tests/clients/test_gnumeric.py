@@ -8,16 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from gnumeric import require_gnumeric, ssconvert
 
 from xltool.form.forms import get_spec
 from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
 from xltool.ingest.pipeline import process_file
-
-try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
-    from gnumeric import require_gnumeric, ssconvert
-except ImportError:
-    from tests.gnumeric import require_gnumeric, ssconvert
 
 pytestmark = pytest.mark.gnumeric
 

@@ -11,7 +11,7 @@ from xltool.form.forms import get_spec
 from xltool.form.layout import META_SHEET
 from xltool.generate.roster import RosterError, read_roster, safe_filename
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import random
 
+from returns import T3, L, context, filled, run
+
 from xltool.checks import blanks, cell_types
 from xltool.generate.synth import random_inputs
-
-try:                        # rootdir-relative when pytest runs from the repository, package-style otherwise
-    from returns import T3, L, context, filled, run
-except ImportError:
-    from tests.returns import T3, L, context, filled, run
 
 
 def blank_findings(path):

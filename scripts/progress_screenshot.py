@@ -19,8 +19,9 @@ CROP = (50, 0, 1250, 530)   # the header and the progress section at that window
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "tests"))
-    from browser import file_url, screenshot
     from PIL import Image
+
+    from browser import file_url, screenshot
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-from returns import T3, L, context, filled, run
-
 from xltool.checks import blanks, cell_types
 from xltool.generate.synth import random_inputs
+
+from returns import T3, L, context, filled, run
 
 
 def blank_findings(path):

@@ -6,10 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from returns import SPEC, T3, L, context, edited, filled, run, where
 
 from xltool.checks import cell_types
 from xltool.checks.cell_types import parse_number
+
+from returns import SPEC, T3, L, context, edited, filled, run, where
 
 COUNT, AMOUNT = SPEC.types["count"], SPEC.types["amount"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import zipfile
 
-from returns import T3, T3_PART, L, context, edited, filled, run, set_cell_xml, where
-
 from xltool.checks import cell_types, formulas
+
+from returns import T3, T3_PART, L, context, edited, filled, run, set_cell_xml, where
 
 J5 = L.cells["t3.new.total"]
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import openpyxl
 
-from returns import SPEC, filled
 from xltool.checks.identify import identify
 from xltool.form.layout import META_SHEET
 from xltool.xlsx.read import read_workbook
+
+from returns import SPEC, filled
 
 
 def _meta_edit(path, key: str, value: str):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 
-from returns import SPEC, L, context, filled, run
-
 from xltool.checks import cell_types, identities
 from xltool.checks.identities import rule_code
 from xltool.generate.synth import random_inputs
+
+from returns import SPEC, L, context, filled, run
 
 
 def identity_findings(path):

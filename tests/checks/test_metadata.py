@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from returns import L, context, edit_part, edited, filled, run, where
-
 from xltool.checks import cell_types, metadata
 from xltool.form.layout import META_SHEET
+
+from returns import L, context, edit_part, edited, filled, run, where
 
 AGENCY, YEAR = L.cells["meta.agency"], L.cells["meta.year"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from returns import T3, L, context, edited, filled, run, where
-
 from xltool.checks import structure
+
+from returns import T3, L, context, edited, filled, run, where
 
 
 def test_a_return_as_issued_has_no_structure_finding(tmp_path):

@@ -8,12 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from gnumeric import require_gnumeric, ssconvert
 
 from xltool.form.forms import get_spec
 from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
 from xltool.ingest.pipeline import process_file
+
+from gnumeric import require_gnumeric, ssconvert
 
 pytestmark = pytest.mark.gnumeric
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from corpus_expected import EXPECTED, KNOWN_DEFECTS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,11 +3,12 @@
 from decimal import Decimal
 
 import pytest
-from conftest import ROOT, published
 
 from scripts.make_samples import published_values
 from xltool.form.canonical import loads
 from xltool.form.forms import get_spec
+
+from conftest import ROOT, published
 
 EXPECTED = {
     "乐山市机关事务管理局_2020.xlsx": ("accepted", set()),

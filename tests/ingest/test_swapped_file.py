@@ -17,9 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-from returns import T3_PART, edit_part, filled
-
 from xltool.ingest.run import ingest
+
+from returns import T3_PART, edit_part, filled
 
 RUNS = 20
 FILES = 4

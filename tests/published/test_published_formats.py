@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import DATA, published
 from typer.testing import CliRunner
 
 from scripts.make_samples import published_values
@@ -16,6 +15,8 @@ from xltool.form.forms import get_spec
 from xltool.outputs.render import render_report_html
 from xltool.published.docx_writer import write_report_docx
 from xltool.published.importer import import_file
+
+from conftest import DATA, published
 
 TRANSCRIPTIONS = ["2020_leshan_jiguan_shiwu_guanliju", "2020_pingtan_zonghe_shiyanqu", "2024_huaian_shi_renmin_zhengfu"]
 

@@ -6,7 +6,6 @@ import json
 from decimal import Decimal
 
 import pytest
-from conftest import DATA, published
 from typer.testing import CliRunner
 
 from scripts.make_samples import published_values, seed_texts
@@ -15,6 +14,8 @@ from xltool.cli import app
 from xltool.form.forms import get_spec
 from xltool.published.importer import import_file, import_reports
 from xltool.published.match import ROW_COUNT, ROW_MISSING
+
+from conftest import DATA, published
 
 RAW = DATA / "published-raw"
 SEED = RAW / "leshan-jiguan-shiwu-2020.txt"

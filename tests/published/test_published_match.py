@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from conftest import DATA
-
 from xltool.form.forms import get_spec
 from xltool.published.grid import Cell, Grid, Published
 from xltool.published.importer import import_file
@@ -16,6 +14,8 @@ from xltool.published.match import (
     match,
 )
 from xltool.published.text import parse_text
+
+from conftest import DATA
 
 SEED = DATA / "published-raw" / "leshan-jiguan-shiwu-2020.txt"
 

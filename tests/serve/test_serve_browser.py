@@ -11,12 +11,13 @@ import time
 
 import openpyxl
 import pytest
-from browser import require_chromium
-from test_serve import BAD, GOOD, read_links, write_roster
 
 from xltool.ingest.pipeline import process_file
 from xltool.serve import tokens
 from xltool.serve.server import Background, build_intake, loopback_socket
+
+from browser import require_chromium
+from test_serve import BAD, GOOD, read_links, write_roster
 
 pytestmark = pytest.mark.chromium
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -10,6 +10,8 @@ import io
 import os
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,16 +61,22 @@ def read_links(out: Path) -> dict[str, str]:
     return {(r[0][1:] if r[0].startswith("'=") else r[0]): r[2] for r in rows[1:]}
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    base = tmp_path_factory.mktemp("serve")
+@contextmanager
+def running_server(base: Path) -> Iterator[tuple[Served, object]]:
+    """A real server on a free loopback port over BASE/inbox and BASE/out, with the test roster."""
     roster = write_roster(base / "agencies.csv")
     sock = loopback_socket()
     url = "http://127.0.0.1:%d" % sock.getsockname()[1]
     intake = build_intake(base / "inbox", base / "out", roster, url, jobs=2)
     with Background(intake, sock):
         admin = (base / "out" / tokens.ADMIN_LINK).read_text(encoding="utf-8").strip()
-        yield Served(url, base / "inbox", base / "out", roster, read_links(base / "out"), admin)
+        yield Served(url, base / "inbox", base / "out", roster, read_links(base / "out"), admin), intake
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    with running_server(tmp_path_factory.mktemp("serve")) as (served, _):
+        yield served
 
 
 def upload(link: str, path: Path | None = None, data: bytes | None = None, name: str = "return.xlsx",

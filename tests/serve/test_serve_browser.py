@@ -13,11 +13,9 @@ import openpyxl
 import pytest
 
 from xltool.ingest.pipeline import process_file
-from xltool.serve import tokens
-from xltool.serve.server import Background, build_intake, loopback_socket
 
 from browser import require_chromium
-from test_serve import BAD, GOOD, read_links, write_roster
+from test_serve import BAD, GOOD, running_server
 
 pytestmark = pytest.mark.chromium
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -37,16 +35,11 @@ def browser():
 
 @pytest.fixture()
 def server(tmp_path):
-    roster = write_roster(tmp_path / "agencies.csv")
-    sock = loopback_socket()
-    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
-    intake = build_intake(tmp_path / "inbox", tmp_path / "out", roster, url, jobs=2)
-    with Background(intake, sock):
-        admin = (tmp_path / "out" / tokens.ADMIN_LINK).read_text(encoding="utf-8").strip()
+    with running_server(tmp_path) as (served, intake):
         deadline = time.monotonic() + 60
         while intake.checker.runs == 0 and time.monotonic() < deadline:   # the first run writes report.html
             time.sleep(0.05)
-        yield read_links(tmp_path / "out"), admin
+        yield served.links, served.admin
 
 
 def totals(page) -> dict[str, int]:

@@ -758,6 +758,14 @@ def bounds(c: Corpus) -> None:
     raw = {cell.id: "无" for cell in spec.layout.inputs() if cell.type.numeric and cell.table}
     path = c.filled("words_in_every_number_cell.xlsx", raw=raw)
 
+    # numbers Excel never stores: Python's int() and float() read them, a spreadsheet program does not
+    for name, text in (("arabic_indic_digits_in_v.xlsx", "\u0663\u0665"), ("fullwidth_digits_in_v.xlsx", "\uff13\uff15"),
+                       ("underscore_number_in_v.xlsx", "1_000")):
+        edit_parts(c.filled(name), **{SHEET4: set_cell_xml("D5", f"<v>{text}</v>")})
+
+    # a file name of 251 bytes (82 x 某 + .xlsx): its outputs' names must still fit the file system
+    c.filled("某" * 82 + ".xlsx")
+
 
 # --------------------------------------------------------------------------- main
 

@@ -221,6 +221,30 @@ EXPECTED: dict[str, dict] = {
         'codes': ['not-a-workbook'],
         'why': "an HTML page with an .xls extension, as web systems export 'Excel'",
     },
+    'arabic_indic_digits_in_v.xlsx': {
+        'kind': 'a number cell holding Arabic-Indic digits (hostile XML)',
+        'status': 'rejected',
+        'codes': ['not-a-number'],
+        'why': '三 D5 stored as <v>٣٥</v>: Python reads 35, Excel never stores it',
+    },
+    'fullwidth_digits_in_v.xlsx': {
+        'kind': 'a number cell holding full-width digits (hostile XML)',
+        'status': 'rejected',
+        'codes': ['not-a-number'],
+        'why': '三 D5 stored as <v>３５</v>: Python reads 35, Excel never stores it',
+    },
+    'underscore_number_in_v.xlsx': {
+        'kind': 'a number cell holding 1_000 (hostile XML)',
+        'status': 'rejected',
+        'codes': ['not-a-number'],
+        'why': '三 D5 stored as <v>1_000</v>: Python reads 1000, Excel never stores it',
+    },
+    '某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某.xlsx': {
+        'kind': 'a file name of 251 bytes',
+        'status': 'accepted',
+        'codes': [],
+        'why': '82 x 某 + .xlsx: its JSON and feedback names must still fit 255 bytes',
+    },
     'infinity_in_count.xlsx': {
         'kind': 'an infinite number in a count (hostile XML)',
         'status': 'rejected',

@@ -26,11 +26,12 @@ class SummarySource(Protocol):
 
 
 def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:
-    """The feedback workbook of a rejected return, drawn in the worker that checked it."""
+    """The feedback workbook of a rejected return, drawn in the worker that checked it. Not flushed
+    to disk here: the ingest syncs the output folder before it records the file in the ledger."""
     from xltool.outputs.feedback import write_feedback
     try:
         write_feedback(r.source if r.source is not None else inbox / r.raw_path, r.findings,
-                       out / name, form=r.form, workbook=r.workbook)
+                       out / name, form=r.form, workbook=r.workbook, fsync=False)
         return True
     except MemoryError:
         raise   # over the worker's memory cap: the caller says so

@@ -102,7 +102,8 @@ def group_docs(docs: Iterable[dict[str, Any]]) -> list[Group]:
         current.agencies.append(d.get("agency") or "（未填单位）")
         values, sums = d["values"], current.sums
         for cid in numeric:
-            sums[cid] += exact_number(values.get(cid))
+            v = values.get(cid)
+            sums[cid] += v if type(v) is int else exact_number(v)    # ints, the common case, as they are
     return groups
 
 
@@ -408,6 +409,9 @@ def _write_agency_rows(ws, spec: FormSpec, docs: Iterable[dict[str, Any]], f: _E
     ws.autofilter(1, 0, last, first + len(cells) - 1)
 
 
+_EXACT_INT = 2 ** 53       # an int below this in magnitude is a float exactly: {:.16G} writes its plain digits
+
+
 class _AgencyRowsXml:
     """The agency rows of a streamed sheet, written as the sheet's XML directly: the same XML
     xlsxwriter writes for write_number / write_blank / write_string in constant_memory mode, at a
@@ -424,6 +428,8 @@ class _AgencyRowsXml:
         self.name = xl_col_to_name
         self.formats = {"integer": f.integer, "decimal": f.decimal, "text": f.text}
         self.xf_of: dict[str, int] = {}
+        # (column letters, kind, its style attribute) per value, made on the first row
+        self.value_cols: list[tuple[str, str, str]] | None = None
 
     def xf(self, kind: str) -> int:
         """A format's index, taken when first used, as xlsxwriter takes it: the same styles.xml."""
@@ -446,16 +452,19 @@ class _AgencyRowsXml:
         parts = [f'<row r="{n}">']
         for col, v in enumerate(meta):
             parts.append(self._text_or_number(f"{self._col(col)}{n}", v))
-        first, xf = self.first, self.xf
-        for i, v in enumerate(values):
-            kind = kinds[i]
+        if self.value_cols is None:   # the formats' indexes taken in the order the cells use them, as ever
+            self.value_cols = [(self._col(self.first + i), kind, "" if kind == "text" else f'" s="{self.xf(kind)}"')
+                               for i, kind in enumerate(kinds)]
+        for (col, kind, style), v in zip(self.value_cols, values):
             if kind == "text":
-                parts.append(self._text_or_number(f"{self._col(first + i)}{n}", v))
+                parts.append(self._text_or_number(f"{col}{n}", v))
             elif v is None:
-                parts.append(f'<c r="{self._col(first + i)}{n}" s="{xf(kind)}"/>')
+                parts.append(f'<c r="{col}{n}{style}/>')
+            elif type(v) is int and -_EXACT_INT < v < _EXACT_INT:   # what {:.16G} writes of it: its digits
+                parts.append(f'<c r="{col}{n}{style}><v>{v}</v></c>')
             else:
                 number = float(v) if isinstance(v, Decimal) else v   # as _write_number: the exact sum converts once
-                parts.append(f'<c r="{self._col(first + i)}{n}" s="{xf(kind)}"><v>{number:.16G}</v></c>')
+                parts.append(f'<c r="{col}{n}{style}><v>{number:.16G}</v></c>')
         parts.append("</row>")
         self.fh.write("".join(parts))
 

@@ -102,7 +102,7 @@ def _suggest(text: str) -> dict[str, Any]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    for cell in ctx.layout.inputs():
+    for cell in ctx.input_cells():
         sheet = ctx.data.sheets.get(cell.sheet)
         if sheet is None or cell.sheet in ctx.broken_sheets:
             ctx.inputs[cell.id] = None

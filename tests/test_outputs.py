@@ -35,6 +35,7 @@ from xltool.outputs.feedback import write_feedback
 from xltool.outputs.findings_sheet import FINDINGS_SHEET
 from xltool.outputs.render import render_report_html
 from xltool.outputs.report_html import render_run_report
+from xltool.outputs.run_outputs import write_report_html
 from xltool.outputs.summary import write_summary, write_values_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -419,6 +420,17 @@ def run_report_html(run, feedback_dir):
     page = render_run_report(report.to_dict(), links)
     (out / "report.html").write_text(page, encoding="utf-8")
     return out / "report.html"
+
+
+def test_report_html_written_section_by_section_is_the_rendered_page(run, tmp_path):
+    """ingest writes report.html a file section at a time (memory flat in the number of files): the
+    very page render_run_report makes of the whole run report, feedback links included."""
+    report, _, _ = run
+    links = {r.path: "feedback/" + Path(r.path).with_suffix(".xlsx").as_posix() for r in report.files
+             if r.status == REJECTED}
+    assert links and len(report.files) > len(links)
+    write_report_html(report, links, tmp_path / "report.html")
+    assert (tmp_path / "report.html").read_bytes() == render_run_report(report.to_dict(), links).encode("utf-8")
 
 
 def test_run_report_shows_every_file_and_finding(run, run_report_html):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -127,6 +128,7 @@ def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency
     sheets = {}
     for sl in layout.sheets:
         ws = sheets[sl.name] = wb.add_worksheet(sl.name)
+        ws._prepare_formula = partial(_prepared_formula, ws)
         _draw_sheet(ws, layout, sl, fmt, values, computed, checks, prefill, options)
         protect(ws, options.password)
     if options.annotate:
@@ -167,6 +169,23 @@ def _rule_of(layout: Layout, cell: ValueCell) -> tuple[dict[str, Any], str] | No
         rule = _validation(cell)
         rules[cell.id] = None if rule is None else (rule, repr(sorted(rule.items())))
     return rules[cell.id]
+
+
+_PREPARED: dict[tuple[str, bool, bool], str] = {}
+_PREPARED_MAX = 20_000     # the forms' formulas: a few hundred; the bound only guards against misuse
+
+
+def _prepared_formula(ws, formula: str, expand_future_functions: bool = False) -> str:
+    """xlsxwriter's Worksheet._prepare_formula, remembered per formula: it runs some 30 regular
+    expressions over every formula of every workbook (a tenth of a workbook's time), and the
+    same form's formulas come back in every workbook."""
+    key = (formula, bool(ws.use_future_functions), expand_future_functions)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = type(ws)._prepare_formula(ws, formula, expand_future_functions)
+        if len(_PREPARED) < _PREPARED_MAX:
+            _PREPARED[key] = prepared
+    return prepared
 
 
 def _draw_sheet(ws, layout: Layout, sl: SheetLayout, fmt: Formats, values, computed, checks, prefill, options) -> None:

@@ -22,6 +22,30 @@ def test_numbers_are_read_exactly_as_typed(raw, value):
     assert parse_number(ctype, raw) == (value, None)
 
 
+@pytest.mark.parametrize("raw, expected", [
+    (10 ** 9, (10 ** 9, None)), (float(10 ** 9), (10 ** 9, None)), (-0.0, (0, None)),
+    (10 ** 9 + 1, "too-large"), (1e9 + 1, "too-large"), (-1, "range"), (-1.0, "range")])
+def test_whole_numbers_at_a_counts_bounds(raw, expected):
+    """Whole numbers take a quicker path than amounts: at the bounds they are judged the same."""
+    value, problem = parse_number(COUNT, raw)
+    if isinstance(expected, tuple):
+        assert (value, problem) == expected and type(value) is int
+    else:
+        assert value is None and problem["problem"] == expected
+
+
+@pytest.mark.parametrize("raw, expected", [(10 ** 15 - 1, 10 ** 15 - 1), (-(10 ** 15 - 1), -(10 ** 15 - 1)),
+                                           (10 ** 15, "too-large"), (1e15, "too-large"),
+                                           (1234567890123456, "too-precise"), (2 ** 63, "too-precise")])
+def test_whole_numbers_at_the_fifteen_digit_bound(raw, expected):
+    from xltool.form.spec import CellType
+    value, problem = parse_number(CellType(kind="integer"), raw)
+    if isinstance(expected, int):
+        assert (value, problem) == (expected, None)
+    else:
+        assert value is None and problem["problem"] == expected
+
+
 @pytest.mark.parametrize("raw, problem, guess", [("12件", "text", "12"), ("１２", "text", "12"), ("约10", "text", None),
                                                  (2.5, "integer", None), (-3, "range", None), (True, "text", None)])
 def test_what_is_not_a_count_says_what_was_wrong(raw, problem, guess):

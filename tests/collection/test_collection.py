@@ -57,6 +57,20 @@ def collection(tmp_path_factory):
     return res, out, json.loads((out / "run.json").read_text(encoding="utf-8"))
 
 
+def test_report_html_with_the_roster_is_the_rendered_page(collection):
+    """report.html, written a file section at a time, is the page render_run_report makes of
+    run.json, the roster's progress included."""
+    from xltool.form.canonical import loads
+    from xltool.outputs.report_html import render_run_report
+
+    _, out, _ = collection
+    report = loads((out / "run.json").read_text(encoding="utf-8"))
+    links = {f["path"]: f["feedback"] for f in report["files"]
+             if f["feedback"] and f["status"] == "rejected" and not f["superseded_by"]}
+    assert report["roster"] and links
+    assert (out / "report.html").read_bytes() == render_run_report(report, links).encode("utf-8")
+
+
 def test_every_roster_agency_gets_its_status(collection):
     res, out, run = collection
     status = {a["agency"]: a["status"] for a in run["roster"]["agencies"]}

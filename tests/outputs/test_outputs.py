@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import random
 import shutil
 import zipfile
@@ -35,6 +36,7 @@ from xltool.outputs.feedback import write_feedback
 from xltool.outputs.findings_sheet import FINDINGS_SHEET
 from xltool.outputs.render import render_report_html
 from xltool.outputs.report_html import render_run_report
+from xltool.outputs.run_outputs import write_report_html
 from xltool.outputs.summary import write_summary, write_values_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,6 +290,21 @@ def exports(run, results):
     return out / "summary.xlsx", out / "values.csv"
 
 
+def test_values_csv_rows_hold_hostile_text_as_text(accepted_json_docs):
+    """A return's rows of values.csv (made once per return, fields encoded once per document): an
+    agency name with a comma, quotes, a line break and a leading = comes back whole, as text."""
+    from xltool.outputs.summary import doc_csv_rows
+
+    doc = {**accepted_json_docs[0], "agency": '=HYPERLINK("x"),\n乙', "values": dict(accepted_json_docs[0]["values"])}
+    cells = [c for c in get_spec(doc["form"]["id"]).layout.cells.values() if c.table is not None]
+    doc["values"][cells[0].id] = Decimal("1.50")
+    doc["values"][cells[1].id] = None
+    rows = list(csv.reader(io.StringIO(doc_csv_rows(doc))))
+    assert len(rows) == len(cells)
+    assert {r[0] for r in rows} == {"'" + doc["agency"]} and rows[0][5:] == [cells[0].col_id, cells[0].id, "1.50"]
+    assert rows[1][7] == ""
+
+
 def independent_sums(docs: list[dict]) -> dict[tuple[str, int], dict[str, Decimal]]:
     """(form id, year) -> spec id -> the sum of that value over the documents, as Decimal."""
     sums: dict[tuple[str, int], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -419,6 +436,17 @@ def run_report_html(run, feedback_dir):
     page = render_run_report(report.to_dict(), links)
     (out / "report.html").write_text(page, encoding="utf-8")
     return out / "report.html"
+
+
+def test_report_html_written_section_by_section_is_the_rendered_page(run, tmp_path):
+    """ingest writes report.html a file section at a time (memory flat in the number of files): the
+    very page render_run_report makes of the whole run report, feedback links included."""
+    report, _, _ = run
+    links = {r.path: "feedback/" + Path(r.path).with_suffix(".xlsx").as_posix() for r in report.files
+             if r.status == REJECTED}
+    assert links and len(report.files) > len(links)
+    write_report_html(report, links, tmp_path / "report.html")
+    assert (tmp_path / "report.html").read_bytes() == render_run_report(report.to_dict(), links).encode("utf-8")
 
 
 def test_run_report_shows_every_file_and_finding(run, run_report_html):

@@ -41,8 +41,14 @@ _UNITS = re.compile(r"(万元|元|万|件|个|项|次|份|人)$")
 _BOUND_PROBLEMS = ("not-finite", "too-precise", "too-large")
 
 
+_PLAIN_LIMIT = 10 ** bounds.MAX_DIGITS      # a whole number below this in magnitude is within every bound
+
+
 def parse_number(ctype: CellType, raw: Any) -> tuple[int | Decimal | None, dict[str, Any] | None]:
     """A cell's value as the type wants it, or (None, what was wrong) for the finding."""
+    whole = _plain_whole(raw)
+    if whole is not None and (ctype.min is None or whole >= ctype.min) and (ctype.max is None or whole <= ctype.max):
+        return whole, None     # the common case, what the general path below gives it, without Decimals
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         return None, {"problem": "text", "found": bounds.clip(str(raw))}
     if isinstance(raw, str):
@@ -62,6 +68,16 @@ def parse_number(ctype: CellType, raw: Any) -> tuple[int | Decimal | None, dict[
     if (ctype.min is not None and value < ctype.min) or (ctype.max is not None and value > ctype.max):
         return None, {"problem": "range", "found": str(value)}
     return value, None
+
+
+def _plain_whole(raw: Any) -> int | None:
+    """`raw` as an int when it is a whole number of at most 15 digits (12, 12.0), else None."""
+    kind = type(raw)
+    if kind is int:
+        return raw if -_PLAIN_LIMIT < raw < _PLAIN_LIMIT else None
+    if kind is float and raw.is_integer() and -_PLAIN_LIMIT < raw < _PLAIN_LIMIT:
+        return int(raw)
+    return None
 
 
 def _suggest(text: str) -> dict[str, Any]:
@@ -86,7 +102,7 @@ def _suggest(text: str) -> dict[str, Any]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    for cell in ctx.layout.inputs():
+    for cell in ctx.input_cells():
         sheet = ctx.data.sheets.get(cell.sheet)
         if sheet is None or cell.sheet in ctx.broken_sheets:
             ctx.inputs[cell.id] = None

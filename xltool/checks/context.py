@@ -42,5 +42,28 @@ class Context:
     def values(self) -> dict[str, Any]:
         return {**self.inputs, **self.computed}
 
+    def input_cells(self) -> list[ValueCell]:
+        return _orders(self.layout)[0]
+
+    def formula_cells(self) -> list[ValueCell]:
+        """layout.computed(): each formula cell after the cells it reads."""
+        return formula_cells(self.layout)
+
     def numeric_values(self) -> dict[str, Any]:
         return {k: (v if isinstance(v, (int, Decimal)) else None) for k, v in self.values().items()}
+
+
+_ORDERS: dict[int, tuple[Layout, list[ValueCell], list[ValueCell]]] = {}
+
+
+def _orders(layout: Layout) -> tuple[list[ValueCell], list[ValueCell]]:
+    """(inputs, formula cells in evaluation order) of a layout, worked out once per process and form
+    (a form's layout never changes once loaded), not once per returned file."""
+    got = _ORDERS.get(id(layout))
+    if got is None or got[0] is not layout:
+        got = _ORDERS[id(layout)] = (layout, layout.inputs(), layout.computed())
+    return got[1], got[2]
+
+
+def formula_cells(layout: Layout) -> list[ValueCell]:
+    return _orders(layout)[1]

@@ -47,7 +47,7 @@ def _shown(v):
 
 def check(ctx: Context) -> Iterator[Finding]:
     spec = ctx.spec
-    for cell in ctx.layout.computed():
+    for cell in ctx.formula_cells():
         sheet = ctx.data.sheets.get(cell.sheet)
         if sheet is None or cell.sheet in ctx.broken_sheets:
             continue

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from xltool.checks.context import Context
+from xltool.checks.context import Context, formula_cells
 from xltool.findings import Code, Finding
 from xltool.form.layout import Layout
 from xltool.form.spec import FormSpec
@@ -41,7 +41,7 @@ def tainted(layout: Layout, bad_inputs: set[str]) -> set[str]:
     """Unreadable inputs and every computed cell that reads one: checks over them would only
     repeat the input's own finding."""
     out = set(bad_inputs)
-    for cell in layout.computed():
+    for cell in formula_cells(layout):
         if out.intersection(cell.depends):
             out.add(cell.id)
     return out

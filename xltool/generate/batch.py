@@ -15,10 +15,12 @@ from xltool.generate.writer import Agency, WriteOptions, write_workbook
 CHUNK = 25      # rows a worker writes per task: few enough for a smooth progress bar, enough to pay the hand-off
 
 
-def generate_one(spec: FormSpec, out: Path, agency: Agency, options: WriteOptions | None = None) -> Path:
-    """Write one workbook atomically (a half-written .xlsx never appears under its name)."""
+def generate_one(spec: FormSpec, out: Path, agency: Agency, options: WriteOptions | None = None,
+                 fsync: bool = True) -> Path:
+    """Write one workbook atomically (a half-written .xlsx never appears under its name); with
+    fsync=False the caller flushes it to disk itself, together with others."""
     out = Path(out)
-    with atomic_path(out) as tmp:
+    with atomic_path(out, fsync=fsync) as tmp:
         write_workbook(spec, tmp, agency, options)
     return out
 
@@ -26,7 +28,8 @@ def generate_one(spec: FormSpec, out: Path, agency: Agency, options: WriteOption
 def generate_roster(spec: FormSpec, rows: list[RosterRow], outdir: Path, options: WriteOptions | None = None,
                     on_done: Callable[[RosterRow, Path], None] | None = None, jobs: int = 1) -> list[Path]:
     """One workbook per roster row into `outdir`, in `jobs` processes; on_done(row, path) in this
-    process as each is written. The paths come back in the roster's order."""
+    process as each is written. The paths come back in the roster's order. The workbooks are
+    flushed to disk together at the end (one sync, not one per workbook)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written: dict[int, Path] = {}
@@ -34,13 +37,14 @@ def generate_roster(spec: FormSpec, rows: list[RosterRow], outdir: Path, options
         written[index] = path
         if on_done:
             on_done(rows[index], path)
+    os.sync()
     return [written[i] for i in range(len(rows))]
 
 
 def _written(spec, rows, outdir, options, jobs) -> Iterator[tuple[int, Path]]:
     if jobs == 1 or len(rows) <= CHUNK:
         for i, row in enumerate(rows):
-            yield i, generate_one(spec, outdir / row.file, row.agency, options)
+            yield i, generate_one(spec, outdir / row.file, row.agency, options, fsync=False)
         return
     global _JOB
     # forked workers inherit the spec, its compiled layout and the options (an `annotate` callable
@@ -60,4 +64,4 @@ _JOB: tuple | None = None
 
 def _write_chunk(indices: range) -> list[tuple[int, Path]]:
     spec, rows, outdir, options = _JOB
-    return [(i, generate_one(spec, outdir / rows[i].file, rows[i].agency, options)) for i in indices]
+    return [(i, generate_one(spec, outdir / rows[i].file, rows[i].agency, options, fsync=False)) for i in indices]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -127,18 +128,67 @@ def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency
     sheets = {}
     for sl in layout.sheets:
         ws = sheets[sl.name] = wb.add_worksheet(sl.name)
-        _draw_sheet(ws, sl, fmt, values, computed, checks, prefill, options)
+        ws._prepare_formula = partial(_prepared_formula, ws)
+        _draw_sheet(ws, layout, sl, fmt, values, computed, checks, prefill, options)
         protect(ws, options.password)
     if options.annotate:
         options.annotate(wb, sheets)
-    for cell in layout.inputs():
-        if cell.role not in prefill:
-            wb.define_name(name_for(cell.id), f"={quote_sheet(cell.sheet)}!{a1(cell.row, cell.col, True)}")
+    # appended as xlsxwriter's define_name would (names of the form's ids, checked once per form
+    # by _input_names): its checks of each name are a tenth of the time of a workbook
+    wb.defined_names.extend([name, -1, ref, False] for name, ref, role in _input_names(layout) if role not in prefill)
     _write_meta(wb, spec, layout, agency, options.password)
     wb.close()
 
 
-def _draw_sheet(ws, sl: SheetLayout, fmt: Formats, values, computed, checks, prefill, options) -> None:
+_INPUT_NAMES: dict[int, tuple[Layout, list[tuple[str, str, str | None]]]] = {}
+_RULES: dict[int, tuple[Layout, dict[str, tuple[dict[str, Any], str] | None]]] = {}
+
+
+def _input_names(layout: Layout) -> list[tuple[str, str, str | None]]:
+    """(defined name, the cell it refers to, the cell's role) of every input of `layout`, each name
+    put through xlsxwriter's own checks once (per process and form)."""
+    cached = _INPUT_NAMES.get(id(layout))
+    if cached is None or cached[0] is not layout:
+        names = [(name_for(c.id), f"{quote_sheet(c.sheet)}!{a1(c.row, c.col, True)}", c.role) for c in layout.inputs()]
+        probe = xlsxwriter.Workbook(None, {"in_memory": True})
+        for name, ref, _ in names:
+            if probe.define_name(name, "=" + ref) != 0:
+                raise ValueError(f"not a valid defined name: {name}")
+        cached = _INPUT_NAMES[id(layout)] = (layout, names)
+    return cached[1]
+
+
+def _rule_of(layout: Layout, cell: ValueCell) -> tuple[dict[str, Any], str] | None:
+    """The data validation of an input cell and a key that is the same for cells of one rule (per
+    process and form: a form's types never change once loaded)."""
+    cached = _RULES.get(id(layout))
+    if cached is None or cached[0] is not layout:
+        cached = _RULES[id(layout)] = (layout, {})
+    rules = cached[1]
+    if cell.id not in rules:
+        rule = _validation(cell)
+        rules[cell.id] = None if rule is None else (rule, repr(sorted(rule.items())))
+    return rules[cell.id]
+
+
+_PREPARED: dict[tuple[str, bool, bool], str] = {}
+_PREPARED_MAX = 20_000     # the forms' formulas: a few hundred; the bound only guards against misuse
+
+
+def _prepared_formula(ws, formula: str, expand_future_functions: bool = False) -> str:
+    """xlsxwriter's Worksheet._prepare_formula, remembered per formula: it runs some 30 regular
+    expressions over every formula of every workbook (a tenth of a workbook's time), and the
+    same form's formulas come back in every workbook."""
+    key = (formula, bool(ws.use_future_functions), expand_future_functions)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = type(ws)._prepare_formula(ws, formula, expand_future_functions)
+        if len(_PREPARED) < _PREPARED_MAX:
+            _PREPARED[key] = prepared
+    return prepared
+
+
+def _draw_sheet(ws, layout: Layout, sl: SheetLayout, fmt: Formats, values, computed, checks, prefill, options) -> None:
     for i, width in enumerate(sl.col_widths):
         ws.set_column(i, i, width)
     for r, height in sl.row_heights.items():
@@ -162,9 +212,9 @@ def _draw_sheet(ws, sl: SheetLayout, fmt: Formats, values, computed, checks, pre
         else:
             _write_value(ws, cell, values.get(cell.id), f)
             if not locked:
-                rule = _validation(cell)
-                if rule is not None:
-                    validations.setdefault(repr(sorted(rule.items())), (rule, []))[1].append((cell.row, cell.col))
+                keyed = _rule_of(layout, cell)
+                if keyed is not None:
+                    validations.setdefault(keyed[1], (keyed[0], []))[1].append((cell.row, cell.col))
     for rule, cells in validations.values():
         _validate(ws, rule, cells)
     for ch in sl.checks:

@@ -26,7 +26,6 @@ from xltool.ingest.pipeline import (
     PARENT_HASH_LIMIT,
     RETRY_CODES,
     process_and_write,
-    raw_relative,
     relative_name,
     sha256_of,
     write_json,
@@ -141,9 +140,11 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         todo: list[Path] = []
         stats: dict[str, FileStat] = {}         # taken before a worker reads the file
         known = {} if full else ledger.take_known()
+        inbox_prefix = len(os.path.join(os.fspath(inbox), ""))   # the walk's paths all start with it
+        out_folder = os.fspath(out)
         for path in files:
-            key = raw_relative(path, inbox)
-            stats[key], reused = _reuse(path, key, out, known, ledger)
+            key = os.fspath(path)[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
+            stats[key], reused = _reuse(path, key, out_folder, known, ledger)
             if reused is None:
                 todo.append(path)
                 continue
@@ -256,7 +257,7 @@ def _unreadable_folder(folder: str, inbox: Path, e: OSError):
     return FOLDER_UNREADABLE.at(name=name, reason=e.strerror or type(e).__name__)
 
 
-def _reuse(path: Path, key: str, out: Path, known, ledger) -> tuple[FileStat, FileResult | None]:
+def _reuse(path: Path, key: str, out: str, known, ledger) -> tuple[FileStat, FileResult | None]:
     """The file's stat now, and the ledger's verdict when its content is what it saw last time. Any
     difference in size, mtime, ctime or inode means the content is hashed and compared again
     (content can change with the size and mtime put back)."""
@@ -267,9 +268,9 @@ def _reuse(path: Path, key: str, out: Path, known, ledger) -> tuple[FileStat, Fi
     k = known.get(key)
     if k is None:
         return stat, None
-    if k.json and not (out / k.json).is_file():
+    if k.json and not os.path.isfile(os.path.join(out, k.json)):
         return stat, None  # its output went missing: make it again
-    if k.feedback and not (out / k.feedback).is_file():
+    if k.feedback and not os.path.isfile(os.path.join(out, k.feedback)):
         return stat, None
     if (stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino) != (k.size, k.mtime_ns, k.ctime_ns, k.ino):
         try:

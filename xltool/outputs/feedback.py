@@ -58,23 +58,24 @@ STRUCTURE_CODES = {"layout-shifted", "sheet-missing", "template-outdated", "unkn
 
 
 def write_feedback(source: Path | bytes, findings: list[Finding], target: Path, form: str | None = None,
-                   workbook: WorkbookData | None = None) -> None:
+                   workbook: WorkbookData | None = None, fsync: bool = True) -> None:
     """Save the agency's return with the offending cells marked and a 问题清单 sheet added.
 
     With the form known and its structure intact, the workbook is drawn again from the form's
     template by the writer, holding exactly what the agency typed in every input (text such as
     `14.495万元` stays text; a total typed over is a formula again, its comment says what was
     typed): a tenth of the time of an openpyxl copy. Otherwise the file itself is copied with
-    openpyxl and marked up."""
+    openpyxl and marked up. With fsync=False a drawn workbook is left for the caller to flush to
+    disk (ingest syncs the output folder once per batch of files)."""
     ordered = sorted(findings, key=sort_key)
     if form is not None and not STRUCTURE_CODES.intersection(f.code for f in ordered):
-        _redraw(source, ordered, Path(target), form, workbook)
+        _redraw(source, ordered, Path(target), form, workbook, fsync)
     else:
         _copy_and_mark(source, ordered, Path(target))
 
 
 def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: str,
-            workbook: WorkbookData | None) -> None:
+            workbook: WorkbookData | None, fsync: bool = True) -> None:
     from xltool.checks.bounds import DEFAULT_MAX_LENGTH, max_length, role_limits
     from xltool.checks.rules import parse_number
     from xltool.form.forms import get_spec
@@ -119,7 +120,7 @@ def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: s
             for ws in wb.worksheets():
                 if ws.protect_options:
                     _keep_protection_hash(ws, returned_hash)
-    generate_one(spec, target, agency, WriteOptions(values=values, raw=raw, annotate=annotate))
+    generate_one(spec, target, agency, WriteOptions(values=values, raw=raw, annotate=annotate), fsync=fsync)
 
 
 def _returned_protection(data: WorkbookData, spec) -> dict[str, str]:

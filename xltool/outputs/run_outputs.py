@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from xltool.fileio import write_atomic
+from xltool.fileio import atomic_path, write_atomic
 from xltool.findings import ACCEPTED, REJECTED
 from xltool.outputs.output_names import FEEDBACK_DIR
 from xltool.outputs.run_report import FileResult, RunReport
@@ -26,11 +26,12 @@ class SummarySource(Protocol):
 
 
 def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:
-    """The feedback workbook of a rejected return, drawn in the worker that checked it."""
+    """The feedback workbook of a rejected return, drawn in the worker that checked it. Not flushed
+    to disk here: the ingest syncs the output folder before it records the file in the ledger."""
     from xltool.outputs.feedback import write_feedback
     try:
         write_feedback(r.source if r.source is not None else inbox / r.raw_path, r.findings,
-                       out / name, form=r.form, workbook=r.workbook)
+                       out / name, form=r.form, workbook=r.workbook, fsync=False)
         return True
     except MemoryError:
         raise   # over the worker's memory cap: the caller says so
@@ -43,8 +44,6 @@ def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | 
     use (this process never draws one: a hostile file would do it here, without limits),
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set
     changed, from the values the ledger keeps), and report.html linking them."""
-    from xltool.outputs.report_html import render_run_report
-
     out = Path(report.out)
     links: dict[str, str] = {}
     for r in report.files:
@@ -55,8 +54,41 @@ def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | 
     key = hashlib.sha256(((run_json_sha or "") + repr(sorted(links.items()))).encode("utf-8")).hexdigest()
     if run_json_sha is not None and _read_key(out / REPORT_KEY) == key and (out / "report.html").is_file():
         return  # the same run report as last time: the same page
-    write_atomic(out / "report.html", render_run_report(report.to_dict(), links))
+    write_report_html(report, links, out / "report.html")
     write_atomic(out / REPORT_KEY, key)
+
+
+def write_report_html(report: RunReport, links: dict[str, str], target: Path) -> None:
+    """report.html, byte for byte report_html.render_run_report(report.to_dict(), links), written
+    file section by file section: the full entries (findings and all) of thousands of files are never
+    in memory together, only the few fields the index and the order need (tests/test_outputs.py
+    checks that both give the same page)."""
+    from xltool.outputs import report_html as page
+
+    head = report.to_dict(entries=False)
+    light = sorted(((_index_fields(r), i) for i, r in enumerate(report.files)), key=lambda e: page._file_order(e[0]))
+    parts = [page._header(head)]
+    if head.get("roster"):
+        parts.append(page._progress(head["roster"]))
+    parts += [page._totals(head.get("stats") or {}), page._toolbar(), page._index([e for e, _ in light])]
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        fh.write((f'<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+                  f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                  f"<title>收件校验报告 / Ingest report</title>\n<style>{page.PAGE_CSS}</style>\n</head>\n<body>\n"
+                  f"<main>\n" + "\n".join(parts)).encode())
+        for n, (_fields, i) in page._numbered(light):
+            entry = report.files[i].entry()
+            fh.write(("\n" + page._file_section(n, entry, links.get(entry.get("path", "")))).encode())
+        fh.write((f'\n<footer>xltool {page.esc(head.get("xltool_version"))} · 本页为离线文件，不连接网络 / '
+                  f"offline page, no network access</footer>"
+                  f"\n</main>\n<script>{page.FILTER_JS}</script>\n</body>\n</html>\n").encode())
+
+
+def _index_fields(r: FileResult) -> dict[str, Any]:
+    """What report.html's order and index read of a file's entry (FileResult.entry's values)."""
+    from xltool.outputs.run_report import bounded_text
+    return {"path": r.path, "status": r.status, "agency": bounded_text(r.agency, 200), "year": r.year, "form": r.form,
+            "errors": r.errors, "warnings": r.warnings}
 
 
 def _read_key(path: Path) -> str:

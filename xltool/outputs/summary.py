@@ -102,7 +102,8 @@ def group_docs(docs: Iterable[dict[str, Any]]) -> list[Group]:
         current.agencies.append(d.get("agency") or "（未填单位）")
         values, sums = d["values"], current.sums
         for cid in numeric:
-            sums[cid] += exact_number(values.get(cid))
+            v = values.get(cid)
+            sums[cid] += v if type(v) is int else exact_number(v)    # ints, the common case, as they are
     return groups
 
 
@@ -165,12 +166,42 @@ def write_values_csv(docs: Iterable[dict[str, Any]], target: Path) -> None:
 
 def doc_csv_rows(doc: dict[str, Any]) -> str:
     """One accepted document's rows of values.csv, as text: made once per return (kept by the
-    ledger), so that values.csv is put together from them without adding anything up again."""
+    ledger), so that values.csv is put together from them without adding anything up again.
+    Byte for byte what csv.writer makes of values_rows([doc]): a row's fields are quoted each on
+    its own, so the fields the document and the form fix are encoded once, not once per value."""
+    if not _accepted(doc):
+        return ""
+    spec = get_spec(doc["form"]["id"])
+    head = _csv_fields([doc.get("agency") or "", doc.get("year"), spec.id])
+    values = doc["values"]
+    return "".join(f"{head},{cell_fields},{_csv_value(values.get(cid))}\r\n" for cid, cell_fields in _cell_fields(spec))
+
+
+_CELL_FIELDS: dict[int, tuple[FormSpec, list[tuple[str, str]]]] = {}
+
+
+def _cell_fields(spec: FormSpec) -> list[tuple[str, str]]:
+    """(spec id, its encoded table,row,column,spec_id fields) per exported cell, once per form."""
+    cached = _CELL_FIELDS.get(id(spec))
+    if cached is None or cached[0] is not spec:
+        fields = [(c.id, _csv_fields([c.table, c.row_id, c.col_id, c.id])) for c in table_cells(spec)]
+        cached = _CELL_FIELDS[id(spec)] = (spec, fields)
+    return cached[1]
+
+
+def _csv_fields(values: list[Any]) -> str:
+    """Fields as csv.writer joins them on a row (no line end)."""
     text = io.StringIO()
-    out = csv.writer(text)
-    for row in values_rows([doc]):
-        out.writerow([_csv_field(row[k]) for k in CSV_COLUMNS])
+    csv.writer(text, lineterminator="").writerow([_csv_field(v) for v in values])
     return text.getvalue()
+
+
+def _csv_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if type(v) is int:          # digits and a sign: never quoted
+        return str(v)
+    return _csv_fields([v])
 
 
 def write_values_csv_rows(texts: Iterable[str], target: Path) -> None:
@@ -378,6 +409,9 @@ def _write_agency_rows(ws, spec: FormSpec, docs: Iterable[dict[str, Any]], f: _E
     ws.autofilter(1, 0, last, first + len(cells) - 1)
 
 
+_EXACT_INT = 2 ** 53       # an int below this in magnitude is a float exactly: {:.16G} writes its plain digits
+
+
 class _AgencyRowsXml:
     """The agency rows of a streamed sheet, written as the sheet's XML directly: the same XML
     xlsxwriter writes for write_number / write_blank / write_string in constant_memory mode, at a
@@ -394,6 +428,8 @@ class _AgencyRowsXml:
         self.name = xl_col_to_name
         self.formats = {"integer": f.integer, "decimal": f.decimal, "text": f.text}
         self.xf_of: dict[str, int] = {}
+        # (column letters, kind, its style attribute) per value, made on the first row
+        self.value_cols: list[tuple[str, str, str]] | None = None
 
     def xf(self, kind: str) -> int:
         """A format's index, taken when first used, as xlsxwriter takes it: the same styles.xml."""
@@ -416,16 +452,19 @@ class _AgencyRowsXml:
         parts = [f'<row r="{n}">']
         for col, v in enumerate(meta):
             parts.append(self._text_or_number(f"{self._col(col)}{n}", v))
-        first, xf = self.first, self.xf
-        for i, v in enumerate(values):
-            kind = kinds[i]
+        if self.value_cols is None:   # the formats' indexes taken in the order the cells use them, as ever
+            self.value_cols = [(self._col(self.first + i), kind, "" if kind == "text" else f'" s="{self.xf(kind)}"')
+                               for i, kind in enumerate(kinds)]
+        for (col, kind, style), v in zip(self.value_cols, values):
             if kind == "text":
-                parts.append(self._text_or_number(f"{self._col(first + i)}{n}", v))
+                parts.append(self._text_or_number(f"{col}{n}", v))
             elif v is None:
-                parts.append(f'<c r="{self._col(first + i)}{n}" s="{xf(kind)}"/>')
+                parts.append(f'<c r="{col}{n}{style}/>')
+            elif type(v) is int and -_EXACT_INT < v < _EXACT_INT:   # what {:.16G} writes of it: its digits
+                parts.append(f'<c r="{col}{n}{style}><v>{v}</v></c>')
             else:
                 number = float(v) if isinstance(v, Decimal) else v   # as _write_number: the exact sum converts once
-                parts.append(f'<c r="{self._col(first + i)}{n}" s="{xf(kind)}"><v>{number:.16G}</v></c>')
+                parts.append(f'<c r="{col}{n}{style}><v>{number:.16G}</v></c>')
         parts.append("</row>")
         self.fh.write("".join(parts))
 

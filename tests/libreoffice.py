@@ -56,6 +56,10 @@ class LibreOfficeError(RuntimeError):
     """LibreOffice could not be started or driven, or refused what a job asked."""
 
 
+class WorkerKilled(LibreOfficeError):
+    """The UNO worker process died of a signal (LibreOffice's bridge crashed)."""
+
+
 # --- finding LibreOffice ----------------------------------------------------------------------
 
 def find_soffice() -> str | None:
@@ -222,9 +226,18 @@ class LibreOffice:
     # running jobs
 
     def run(self, jobs: list[dict], timeout: float | None = None) -> list[dict]:
-        """Run jobs (see fill_job, recalc_job, type_job) in one worker call; a result per job."""
+        """Run jobs (see fill_job, recalc_job, type_job) in one worker call; a result per job.
+
+        The UNO bridge (Debian's python3-uno) now and then dies of a signal under load (a segfault seen
+        in a full, loaded test run, never reproduced alone): that is LibreOffice's crash, not a verdict
+        on xltool, so the jobs are run once more on a fresh soffice. A second crash is an error."""
         self.start()
-        return self._call(jobs, timeout or self.run_timeout)
+        try:
+            return self._call(jobs, timeout or self.run_timeout)
+        except WorkerKilled:
+            self.stop()
+            self.start()
+            return self._call(jobs, timeout or self.run_timeout)
 
     def _call(self, jobs: list[dict], timeout: float) -> list[dict]:
         if self.proc is None or self.proc.poll() is not None:
@@ -256,7 +269,7 @@ class LibreOffice:
             if crashed:
                 self.stop()
             log = (self.workdir / "soffice.log").read_text(errors="replace")[-1500:] if crashed else ""
-            raise LibreOfficeError(
+            raise (WorkerKilled if done.returncode < 0 else LibreOfficeError)(
                 f"UNO worker failed (exit {done.returncode}{', soffice died' if crashed else ''}) after "
                 f"{len(results)} of {len(jobs)} job(s): {done.stderr.strip()[-2000:]}"
                 + (f"\nsoffice log: {log}" if log else ""))

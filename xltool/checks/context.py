@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from xltool.calc.model import model_for
 from xltool.form.layout import Layout, ValueCell
 from xltool.form.spec import FormSpec
 from xltool.xlsx.model import WorkbookData
@@ -34,7 +35,6 @@ class Context:
     def computed(self) -> dict[str, Any]:
         """The computed cells, recalculated from the template's formulas over the inputs (once)."""
         if self._computed is None:
-            from xltool.calc.model import model_for
             numbers = {k: (v if not isinstance(v, str) else None) for k, v in self.inputs.items()}
             self._computed = model_for(self.layout).evaluate(numbers)
         return self._computed

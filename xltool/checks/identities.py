@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from xltool.calc.model import model_for
 from xltool.checks.context import Context, formula_cells
 from xltool.findings import Code, Finding
 from xltool.form.layout import Layout
@@ -48,7 +49,6 @@ def tainted(layout: Layout, bad_inputs: set[str]) -> set[str]:
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    from xltool.calc.model import model_for
 
     spec, layout = ctx.spec, ctx.layout
     skip = tainted(layout, ctx.bad_inputs)

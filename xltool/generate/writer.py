@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 import xlsxwriter
 
+from xltool.calc.model import model_for
 from xltool.form.layout import CHECK_BAD, CHECK_OK, META_SHEET, Layout, SheetLayout, ValueCell, a1, quote_sheet
 from xltool.form.spec import FormSpec
 from xltool.version import __version__
@@ -103,7 +104,6 @@ class Formats:
 def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency | None = None,
                    options: WriteOptions | None = None) -> None:
     """Write one workbook of `spec` for `agency` to a path or a binary file object."""
-    from xltool.calc.model import model_for
 
     agency = agency or Agency()
     options = options or WriteOptions()

@@ -8,7 +8,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from xltool.checks.previous_year import check_against_previous, previous_reports
 from xltool.findings import ACCEPTED, INFO, SKIPPED, WARNING, Code, Finding
+from xltool.form.canonical import loads
+from xltool.form.forms import get_spec
 from xltool.outputs.run_report import FileResult
 
 SUPERSEDED = Code("superseded", INFO,
@@ -110,9 +113,6 @@ def _received(r: FileResult) -> tuple:
 def annotate_previous_year(results: list[FileResult], out: Path, previous: Path) -> list[Finding]:
     """The cross-year warnings of each report, against its agency's report of the year before.
     Returns the warnings about last year's files that could not be used (for the run report)."""
-    from xltool.checks.previous_year import check_against_previous, previous_reports
-    from xltool.form.canonical import loads
-    from xltool.form.forms import get_spec
 
     earlier, notices = previous_reports(previous)
     for r in results:

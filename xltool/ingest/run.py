@@ -7,7 +7,9 @@ outputs for people. It holds a lock on the output folder and never writes to the
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import fcntl
 import hashlib
 import os
 import sqlite3
@@ -81,7 +83,6 @@ class OutputLock:
         self.fh = None
 
     def __enter__(self) -> OutputLock:
-        import fcntl
         self.fh = open(self.path, "a+")
         try:
             fcntl.lockf(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -184,7 +185,6 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
 
 @lru_cache(maxsize=1)
 def _libc():
-    import ctypes
     return ctypes.CDLL("libc.so.6", use_errno=True)
 
 

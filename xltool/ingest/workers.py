@@ -16,7 +16,12 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from itertools import islice
 from pathlib import Path
 
-from xltool.findings import ERROR, Code
+from xltool.calc.model import model_for
+from xltool.findings import ERROR, REJECTED, Code
+from xltool.form.canonical import document
+from xltool.form.forms import available_forms, get_spec
+from xltool.ingest.pipeline import FATAL_OUTPUT_ERRNOS, PARENT_HASH_LIMIT, raw_relative, relative_name, sha256_of
+from xltool.outputs.run_report import FileResult
 
 FILE_TIMEOUT = Code("file-timeout", ERROR,
                     zh="处理这个文件超过了 {seconds} 秒，已放弃。文件可能异常庞大或已损坏：请在 Excel/WPS 中打开，另存为新的 .xlsx 后再提交。",
@@ -33,8 +38,6 @@ DEFAULT_MEMORY_MB = 1024
 
 def warm_up() -> None:
     """Load every form and compile its formulas once, before workers are forked."""
-    from xltool.calc.model import model_for
-    from xltool.form.forms import available_forms, get_spec
 
     for form_id in available_forms():
         model_for(get_spec(form_id).layout)
@@ -87,7 +90,6 @@ def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_re
 
 
 def _result_of(fut, path: Path, inbox: Path, timeout: float):
-    from xltool.ingest.pipeline import FATAL_OUTPUT_ERRNOS
     try:
         return fut.result()
     except TimeoutError:   # (an OSError too: first)
@@ -102,10 +104,6 @@ def _result_of(fut, path: Path, inbox: Path, timeout: float):
 
 def _failed(path: Path, inbox: Path, finding):
     """The verdict on a file whose worker gave no answer."""
-    from xltool.findings import REJECTED
-    from xltool.form.canonical import document
-    from xltool.ingest.pipeline import PARENT_HASH_LIMIT, raw_relative, relative_name, sha256_of
-    from xltool.outputs.run_report import FileResult
 
     try:   # the file may be gone by now (deleted while its worker ran)
         st = os.lstat(path)

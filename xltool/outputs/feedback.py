@@ -17,13 +17,19 @@ from __future__ import annotations
 import io
 import re
 import warnings
+import zipfile
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltool.checks.bounds import DEFAULT_MAX_LENGTH, max_length, role_limits
+from xltool.checks.rules import parse_number
 from xltool.fileio import atomic_path
 from xltool.findings import ERROR, SEVERITIES, SEVERITY_ZH, WARNING, Finding, sort_key
+from xltool.form.forms import get_spec
 from xltool.form.layout import META_SHEET
+from xltool.generate.batch import generate_one
+from xltool.generate.writer import DEFAULT_PASSWORD, Agency, WriteOptions, protect
 from xltool.outputs.findings_sheet import (
     ERROR_FILL,
     WARNING_FILL,
@@ -31,7 +37,9 @@ from xltool.outputs.findings_sheet import (
     write_with_openpyxl,
     write_with_xlsxwriter,
 )
+from xltool.xlsx.cells import parse_a1
 from xltool.xlsx.model import WorkbookData
+from xltool.xlsx.read import read_workbook
 
 COMMENT_AUTHOR = "xltool 校验"
 
@@ -76,12 +84,6 @@ def write_feedback(source: Path | bytes, findings: list[Finding], target: Path, 
 
 def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: str,
             workbook: WorkbookData | None, fsync: bool = True) -> None:
-    from xltool.checks.bounds import DEFAULT_MAX_LENGTH, max_length, role_limits
-    from xltool.checks.rules import parse_number
-    from xltool.form.forms import get_spec
-    from xltool.generate.batch import generate_one
-    from xltool.generate.writer import Agency, WriteOptions
-    from xltool.xlsx.read import read_workbook
 
     spec = get_spec(form)
     data = workbook if workbook is not None else read_workbook(source)   # parsed once, in the pipeline
@@ -159,7 +161,6 @@ def _cut(value, limit: int):
 
 
 def _annotate(wb, sheets: dict, marks: dict, findings: list[Finding]) -> None:
-    from xltool.xlsx.cells import parse_a1
 
     fills = {ERROR: wb.add_format({"bg_color": "#" + ERROR_FILL}), WARNING: wb.add_format({"bg_color": "#" + WARNING_FILL})}
     for (sheet_name, ref), mark in marks.items():
@@ -174,14 +175,13 @@ def _annotate(wb, sheets: dict, marks: dict, findings: list[Finding]) -> None:
         text = safe_text("\n\n".join(mark.messages))
         ws.write_comment(row, col, text, {"author": COMMENT_AUTHOR, "x_scale": 2.4,
                                           "y_scale": min(1 + len(text) / 60, 6)})
-    from xltool.generate.writer import DEFAULT_PASSWORD, protect
     write_with_xlsxwriter(wb, findings, protect=lambda ws: protect(ws, DEFAULT_PASSWORD))
 
 
 def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -> None:
     """A copy of `source` itself (its structure is not the template's) with the offending cells
     marked and a 问题清单 sheet added."""
-    import openpyxl
+    import openpyxl  # openpyxl is slow to import: only for what the fast paths do not cover
 
     # A file object, not the path: openpyxl refuses names it does not know (a .xls that is
     # really an .xlsx, which the guard lets through with a warning).
@@ -228,7 +228,6 @@ _EMPTY_ELEMENT = re.compile(rb"<(\w+)\b[^>]*/>")
 
 def _excel_font_order(package: bytes) -> bytes:
     """The saved package with every <font> in xl/styles.xml listing its children in Excel's order."""
-    import zipfile
 
     def reorder(m: re.Match) -> bytes:
         children = _EMPTY_ELEMENT.findall(m.group(1))
@@ -274,7 +273,7 @@ def _is_a1(ref: str) -> bool:
 
 
 def _mark_cell(ws, ref: str, mark: _Mark) -> None:
-    from openpyxl.cell.cell import MergedCell
+    from openpyxl.cell.cell import MergedCell  # openpyxl is slow to import: only for what the fast paths do not cover
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 

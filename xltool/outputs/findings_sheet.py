@@ -101,7 +101,13 @@ def write_with_openpyxl(wb, findings: list[Finding]) -> object:
     """Add the sheet, first among the tabs, to an openpyxl Workbook; returns it (the caller
     protects it and opens the file on it). A list already there (feedback on a feedback
     workbook) is replaced."""
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.styles import (  # openpyxl is slow to import: only for what the fast paths do not cover
+        Alignment,
+        Border,
+        Font,
+        PatternFill,
+        Side,
+    )
     from openpyxl.utils import get_column_letter
 
     plan = plan_findings_sheet(findings)

@@ -10,8 +10,11 @@ from typing import Any, Protocol
 
 from xltool.fileio import atomic_path, write_atomic
 from xltool.findings import ACCEPTED, REJECTED
+from xltool.outputs import report_html as page
+from xltool.outputs.feedback import write_feedback
 from xltool.outputs.output_names import FEEDBACK_DIR
-from xltool.outputs.run_report import FileResult, RunReport
+from xltool.outputs.run_report import FileResult, RunReport, bounded_text
+from xltool.outputs.summary import write_summary, write_values_csv_rows
 
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
 REPORT_KEY = ".report-key"        # which run report and feedback links report.html was made from
@@ -28,7 +31,6 @@ class SummarySource(Protocol):
 def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:
     """The feedback workbook of a rejected return, drawn in the worker that checked it. Not flushed
     to disk here: the ingest syncs the output folder before it records the file in the ledger."""
-    from xltool.outputs.feedback import write_feedback
     try:
         write_feedback(r.source if r.source is not None else inbox / r.raw_path, r.findings,
                        out / name, form=r.form, workbook=r.workbook, fsync=False)
@@ -63,7 +65,6 @@ def write_report_html(report: RunReport, links: dict[str, str], target: Path) ->
     file section by file section: the full entries (findings and all) of thousands of files are never
     in memory together, only the few fields the index and the order need (tests/test_outputs.py
     checks that both give the same page)."""
-    from xltool.outputs import report_html as page
 
     head = report.to_dict(entries=False)
     light = sorted(((_index_fields(r), i) for i, r in enumerate(report.files)), key=lambda e: page._file_order(e[0]))
@@ -86,7 +87,6 @@ def write_report_html(report: RunReport, links: dict[str, str], target: Path) ->
 
 def _index_fields(r: FileResult) -> dict[str, Any]:
     """What report.html's order and index read of a file's entry (FileResult.entry's values)."""
-    from xltool.outputs.run_report import bounded_text
     return {"path": r.path, "status": r.status, "agency": bounded_text(r.agency, 200), "year": r.year, "form": r.form,
             "errors": r.errors, "warnings": r.warnings}
 
@@ -104,7 +104,6 @@ def in_use(report: RunReport) -> list[FileResult]:
 
 
 def _write_summaries(report: RunReport, out: Path, source: SummarySource) -> None:
-    from xltool.outputs.summary import write_summary, write_values_csv_rows
 
     used = in_use(report)
     key = hashlib.sha256("\n".join(f"{r.raw_path}\t{r.sha256}" for r in used)

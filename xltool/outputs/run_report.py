@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, Code, Finding
+from xltool.version import __version__
 
 FINDINGS_MAX = 200        # per file in run.json, report.html and the ledger; the JSON document has the same
 TEXT_MAX = 2000           # characters of any text stored in an entry (a message, an argument, a name)
@@ -143,7 +144,6 @@ class RunReport:
     def to_dict(self, entries: bool = True) -> dict[str, Any]:
         """The run report as data (run.json); `entries=False`: without the file entries (the frame
         run.json is written in, entry by entry)."""
-        from xltool.version import __version__
         out = {"xltool_version": __version__, "inbox": self.inbox, "out": self.out,
                "stats": self.stats(), "files": [r.entry() for r in self.files] if entries else [],
                **({"notices": [f.to_dict() for f in bounded_findings(self.notices)]} if self.notices else {})}

@@ -25,10 +25,12 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from xltool.calc.model import model_for
 from xltool.fileio import atomic_path
 from xltool.form.forms import get_spec
 from xltool.form.layout import CHECK_BAD, CHECK_OK, SheetLayout, ValueCell
 from xltool.form.spec import FormSpec
+from xltool.generate.writer import Formats
 from xltool.outputs.run_report import bounded_text
 
 CSV_COLUMNS = ("agency", "year", "form", "table", "row", "column", "spec_id", "value")
@@ -223,7 +225,7 @@ def _csv_field(v: Any) -> str:
 def write_summary(docs: Iterable[dict[str, Any]], target: Path) -> None:
     """summary.xlsx: an overview, the summed tables per form version and year in the official
     layout, and per form version a sheet with one row per agency."""
-    import xlsxwriter
+    import xlsxwriter  # xlsxwriter: only when a workbook is written
 
     groups = group_docs(docs)
     with atomic_path(Path(target)) as tmp:
@@ -231,7 +233,6 @@ def write_summary(docs: Iterable[dict[str, Any]], target: Path) -> None:
 
 
 def _write_summary_workbook(wb, groups: list[Group], docs: Iterable[dict[str, Any]]) -> None:
-    from xltool.generate.writer import Formats  # the templates' look: one set of formats for labels and values
 
     fmt = Formats(wb)
     extra = _ExtraFormats(wb)
@@ -313,7 +314,6 @@ def _sum_sheet_name(group: Group, sl: SheetLayout, groups: list[Group]) -> str:
 
 def _check_marks(spec: FormSpec, sums: dict[str, Number]) -> dict[tuple[str, int, int], bool]:
     """The live checks of the template, evaluated on the sums: ✓/✗ like in the agencies' sheets."""
-    from xltool.calc.model import model_for
 
     return {(r.check.sheet, r.check.row, r.check.col): r.ok for r in model_for(spec.layout).run_checks(sums)}
 
@@ -420,7 +420,7 @@ class _AgencyRowsXml:
     strings, a text shaped like rich-text XML ("<r>…</r>") is never passed through as markup."""
 
     def __init__(self, ws, f: _ExtraFormats, first: int):
-        from xlsxwriter.utility import xl_col_to_name
+        from xlsxwriter.utility import xl_col_to_name  # xlsxwriter: only when a workbook is written
 
         self.ws, self.fh = ws, ws.fh   # the row file of the streamed sheet (xlsxwriter's constant_memory)
         self.first = first

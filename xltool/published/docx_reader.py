@@ -17,7 +17,7 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def read_docx(path: Path) -> Published:
-    import docx
+    import docx  # python-docx loads lxml and templates: only when a Word file is read or written
 
     body = docx.Document(str(path)).element.body
     out = Published("docx")

@@ -12,6 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import docx
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Pt
+
 from xltool.form.forms import get_spec
 from xltool.form.layout import SheetLayout
 from xltool.outputs.render import TABLE_ROLES, Section, report_title, shown_value
@@ -20,9 +25,6 @@ BODY_FONT, TABLE_FONT, HEADING_FONT = "仿宋", "宋体", "黑体"
 
 
 def write_report_docx(doc: dict[str, Any], out: Path) -> Path:
-    import docx
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
 
     spec = get_spec(doc["form"]["id"])
     values = doc.get("values") or {}
@@ -55,8 +57,6 @@ def write_report_docx(doc: dict[str, Any], out: Path) -> Path:
 
 def _table(word, sl: SheetLayout, values: dict[str, Any]) -> None:
     """One sheet's tables as one Word table: labels merged as in the layout, values in place."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
 
     boxes = [(lab.row, lab.col, *lab.end, lab.text, lab.role != "row") for lab in sl.labels if lab.role in TABLE_ROLES]
     boxes += [(c.row, c.col, c.row, c.last_col if c.last_col is not None else c.col, shown_value(c, values.get(c.id)), True)
@@ -80,7 +80,6 @@ def _table(word, sl: SheetLayout, values: dict[str, Any]) -> None:
 
 def _run(paragraph, text: str, font: str, size, bold: bool = False) -> None:
     """A run in `font` for Chinese and Latin alike (Word takes CJK glyphs from w:eastAsia)."""
-    from docx.oxml.ns import qn
 
     run = paragraph.add_run(text)
     run.font.name = font

@@ -33,7 +33,7 @@ def _decode(data: bytes) -> str | bytes:
 
 
 def parse_html(data: bytes | str) -> Published:
-    import lxml.html
+    import lxml.html  # lxml.html: only when a web page is imported
 
     if isinstance(data, str):      # lxml refuses a str that declares its own encoding
         data = re.sub(r"^\s*<\?xml[^>]*\?>", "", data)

@@ -24,13 +24,18 @@ from typing import Any
 from xltool.calc.model import model_for
 from xltool.calc.reference import Model, _exact
 from xltool.checks.identities import rule_code, side_label, tainted
+from xltool.fileio import write_atomic
 from xltool.findings import ERROR, WARNING, Code, Finding, printable
 from xltool.form.canonical import document, dumps
 from xltool.form.layout import Layout, ValueCell
 from xltool.form.spec import FormSpec
+from xltool.published.docx_reader import read_docx
 from xltool.published.grid import Published
+from xltool.published.html import read_html
 from xltool.published.match import Matched, detect_form, match, place
 from xltool.published.parts import read_parts, read_title
+from xltool.published.pdf import read_pdf
+from xltool.published.text import read_text
 
 FORM_UNKNOWN = Code(
     "published-form-unknown", ERROR,
@@ -50,10 +55,6 @@ FIX_EN = "The printed total does not agree with its parts; check them against th
 
 
 def _readers() -> dict[str, Callable[[Path], Published]]:
-    from xltool.published.docx_reader import read_docx
-    from xltool.published.html import read_html
-    from xltool.published.pdf import read_pdf
-    from xltool.published.text import read_text
     return {".txt": read_text, ".text": read_text, ".html": read_html, ".htm": read_html,
             ".docx": read_docx, ".pdf": read_pdf}
 
@@ -202,7 +203,6 @@ def find_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
 
 def import_reports(paths: Iterable[Path], out_dir: Path) -> list[ImportResult]:
     """Import every file (folders searched) and write out_dir/<name>.json for each."""
-    from xltool.fileio import write_atomic
 
     files = find_files(paths)
     out_dir = Path(out_dir)

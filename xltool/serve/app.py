@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from xltool.outputs.report_html import FILTER_JS, PAGE_CSS
 from xltool.serve import pages
 from xltool.serve.agencies import Member
 from xltool.serve.checker import kept_feedback
@@ -266,7 +267,6 @@ def create_app(intake: Intake) -> Starlette:
 
 def report_csp() -> str:
     """report.html has its own inline style and filter script: allow exactly those, by hash."""
-    from xltool.outputs.report_html import FILTER_JS, PAGE_CSS
 
     def h(text: str) -> str:
         return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"

@@ -13,11 +13,14 @@ coordinator's own `xltool ingest` on the same folder from running at the same ti
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import Any
+
+from xltool.ingest.run import IngestBusy, ingest
 
 log = logging.getLogger("xltool.serve")
 KEPT_FEEDBACK = "serve-feedback"   # in OUT: each rejected upload's feedback workbook, as its agency got it
@@ -73,7 +76,6 @@ class Checker:
             self._run_once()
 
     def _run_once(self) -> None:
-        from xltool.ingest.run import IngestBusy, ingest
 
         with self._lock:
             wanted = set(self._waiting)
@@ -135,7 +137,6 @@ def keep_feedback(out: Path, rel: str, feedback: str) -> None:
     """Keep the feedback workbook the worker just wrote for this upload, under a second name (a hard
     link: no copy). The run's own feedback/ holds only the returns in use, so it drops the workbook
     of an upload sent twice or replaced by a newer one; the agency can still download what it was shown."""
-    import os
 
     source = Path(out) / feedback   # the name the run recorded (outputs.output_names made it safe)
     target = kept_feedback(out, rel)

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xltool.ingest.ledger import LEDGER_NAME, Ledger
 from xltool.serve.agencies import Member
 from xltool.serve.checker import Checker
-from xltool.serve.tokens import Keyring
+from xltool.serve.tokens import TOKENS_FILE, Keyring, load_keyring
 
 
 @dataclass
@@ -35,7 +36,6 @@ class Intake:
     def ring(self) -> Keyring:
         """The keyring, read again when its file changed: `xltool serve --rotate` run beside a
         running server takes effect at the next request."""
-        from xltool.serve.tokens import TOKENS_FILE, load_keyring
 
         try:
             st = os.stat(self.out / TOKENS_FILE)
@@ -54,7 +54,6 @@ class Intake:
 
     def entries(self) -> dict[str, dict[str, Any]]:
         """Every file's latest run-report entry by inbox path: the ledger's, then this process's."""
-        from xltool.ingest.ledger import Ledger
 
         with self._lock:
             gen = (self.generation, _ledger_stamp(self.out))   # an `xltool ingest` run beside us changes it too
@@ -74,7 +73,6 @@ class Intake:
 
 def _ledger_stamp(out: Path) -> tuple:
     """Changes whenever the ledger is written (its WAL file or the database itself)."""
-    from xltool.ingest.ledger import LEDGER_NAME
 
     stamp = []
     for name in (LEDGER_NAME, LEDGER_NAME + "-wal"):

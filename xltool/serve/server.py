@@ -6,15 +6,24 @@ a free port); `serve` runs it until interrupted.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
+from xltool.collection.status import load_roster
+from xltool.form.forms import available_forms, get_spec
+from xltool.ingest.workers import DEFAULT_TIMEOUT
 from xltool.serve.agencies import Member, load_members
+from xltool.serve.app import create_app
 from xltool.serve.checker import Checker
 from xltool.serve.intake import Intake
 from xltool.serve.tokens import prepare
 from xltool.serve.upload import clean_leftovers
+from xltool.xlsx.guard import Limits
 
 log = logging.getLogger("xltool.serve")
 
@@ -26,7 +35,6 @@ class ServeSetupError(ValueError):
 def form_labels(members: list[Member], form: str | None) -> dict[str, str]:
     """Which form each agency reports on, for its page: the form given, else the edition in use for
     its year (the checks themselves identify the form from the workbook)."""
-    from xltool.form.forms import available_forms, get_spec
 
     specs = [get_spec(form)] if form else [get_spec(f) for f in available_forms()]
     labels = {}
@@ -50,15 +58,12 @@ def check_folders(inbox: Path, out: Path) -> tuple[Path, Path]:
 def build_intake(inbox: Path, out: Path, roster: Path, base_url: str, year: int | None = None, form: str | None = None,
                  jobs: int | None = None, timeout: float | None = None, previous: Path | None = None) -> Intake:
     """Everything the app needs, the checker not yet started. Raises RosterError, ServeSetupError."""
-    from xltool.ingest.workers import DEFAULT_TIMEOUT
-    from xltool.xlsx.guard import Limits
 
     inbox, out = check_folders(inbox, out)
     members = load_members(roster, default_year=year)
     keyring = prepare(out, members, base_url)
     if previous is not None and not Path(previous).is_dir():
         raise ServeSetupError(f"找不到上年的结果目录 / no such folder: {previous}")
-    from xltool.collection.status import load_roster  # the same roster, read as ingest --roster reads it
     checker = Checker(inbox, out, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT, previous=previous,
                       roster=load_roster(roster))
     intake = Intake(inbox, out, members, keyring, checker, form_labels(members, form), Limits().max_file_bytes)
@@ -75,7 +80,6 @@ class ServeLock:
         self.fh = None
 
     def acquire(self) -> None:
-        import fcntl
         self.fh = open(self.path, "a+")
         try:
             fcntl.lockf(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -106,9 +110,8 @@ def start(intake: Intake) -> ServeLock:
 def serve(intake: Intake, host: str, port: int, proxied: bool = False) -> None:
     """Run until interrupted (Ctrl-C / SIGTERM): the checker in its thread, uvicorn in this one.
     No access log: its lines would hold the secret tokens (the app logs uploads by agency name)."""
-    import uvicorn
+    import uvicorn  # uvicorn: only when the server starts
 
-    from xltool.serve.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     lock = start(intake)   # ServeSetupError when another server has the folder
@@ -124,7 +127,6 @@ def serve(intake: Intake, host: str, port: int, proxied: bool = False) -> None:
 def loopback_socket(host: str = "127.0.0.1"):
     """A listening socket on a free port (for tests and the load script: the port is known before
     the links are written)."""
-    import socket
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -138,11 +140,9 @@ class Background:
     Stops uvicorn and the checker on exit."""
 
     def __init__(self, intake: Intake, sock):
-        import threading
 
-        import uvicorn
+        import uvicorn  # uvicorn: only when the server starts
 
-        from xltool.serve.app import create_app
 
         self.intake, self.sock = intake, sock
         host, port = sock.getsockname()[:2]
@@ -154,7 +154,6 @@ class Background:
                                        name="xltool-serve-uvicorn")
 
     def __enter__(self) -> Background:
-        import time
 
         self.lock = start(self.intake)
         self.thread.start()

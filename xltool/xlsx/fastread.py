@@ -220,12 +220,18 @@ class _WorkbookReader:
         if t == "b":
             return bool(int(text))
         if t == "d":
-            from openpyxl.utils.datetime import from_ISO8601
+            from openpyxl.utils.datetime import (
+                from_ISO8601,  # openpyxl is slow to import: only for what the fast paths do not cover
+            )
             return from_ISO8601(text)
         return text     # "str", "e" and unknown types keep the text
 
     def _as_date(self, number: int | float, style: int) -> Any:
-        from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel
+        from openpyxl.utils.datetime import (  # openpyxl is slow to import: only for what the fast paths do not cover
+            CALENDAR_MAC_1904,
+            WINDOWS_EPOCH,
+            from_excel,
+        )
         epoch = CALENDAR_MAC_1904 if self.epoch_1904 else WINDOWS_EPOCH
         try:
             return from_excel(number, epoch, timedelta=style in self.styles.durations)
@@ -247,7 +253,11 @@ def _may_be_date(format_id: int, custom: dict[int, str | None]) -> bool:
 
 def _date_styles(format_ids: list[int], custom: dict[int, str | None]) -> tuple[set[int], set[int]]:
     """openpyxl's Stylesheet._normalise_numbers: which styles hold dates and durations."""
-    from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+    from openpyxl.styles.numbers import (  # openpyxl is slow to import: only for what the fast paths do not cover
+        builtin_format_code,
+        is_date_format,
+        is_timedelta_format,
+    )
     dates, durations = set(), set()
     for index, format_id in enumerate(format_ids):
         code = custom[format_id] if format_id in custom else builtin_format_code(format_id)
@@ -276,7 +286,9 @@ def _sheet_title(raw_name: str, taken: list[str], chartsheet: bool) -> str:
     if m:
         raise ValueError(f"Invalid character {m.group(0)} found in sheet title")
     if any(t.lower() == title.lower() for t in taken):
-        from openpyxl.workbook.child import avoid_duplicate_name
+        from openpyxl.workbook.child import (
+            avoid_duplicate_name,  # openpyxl is slow to import: only for what the fast paths do not cover
+        )
         title = avoid_duplicate_name(taken, title)
     return title
 

@@ -141,7 +141,9 @@ class SheetReader:
             if key in self.shared_formulas:
                 return self.shared_formulas[key].translate_formula(ref)
             if text != "=":
-                from openpyxl.formula.translate import Translator
+                from openpyxl.formula.translate import (
+                    Translator,  # openpyxl is slow to import: only for what the fast paths do not cover
+                )
                 self.shared_formulas[key] = Translator(text, ref)
         return text
 

@@ -78,7 +78,9 @@ def range_bounds(ref: str) -> tuple[int | None, int | None, int | None, int | No
         if c2 is None:
             return min_col, min_row, min_col, min_row
         return min_col, min_row, column_index(c2), int(r2)
-    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.utils.cell import (
+        range_boundaries,  # openpyxl is slow to import: only for what the fast paths do not cover
+    )
     return range_boundaries(ref)
 
 

@@ -27,7 +27,10 @@ from typing import IO
 from xml.etree import ElementTree as ET
 
 try:
-    from defusedxml import DefusedXmlException, DTDForbidden
+    from defusedxml import (  # defusedxml: optional at import, required (and checked) before anything is parsed
+        DefusedXmlException,
+        DTDForbidden,
+    )
     from defusedxml import ElementTree as SafeET
 except ImportError:  # the guard's check_defusedxml_available() reports it; nothing is parsed without it
     SafeET = None

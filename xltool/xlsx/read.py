@@ -47,7 +47,7 @@ def read_workbook(path: Source, max_rows: int = 400, max_cols: int = 60,
 def read_workbook_openpyxl(path: Source, max_rows: int = 400, max_cols: int = 60) -> WorkbookData:
     """The reference reading: one openpyxl load plus one cached-value pass. The differential
     tests hold fastread to exactly this."""
-    import openpyxl
+    import openpyxl  # openpyxl is slow to import: only for what the fast paths do not cover
 
     # An open file, not the path: openpyxl refuses paths by extension, and the guard has already
     # decided by content (a real .xlsx renamed .xls is read, with a warning).
@@ -94,7 +94,7 @@ def _stored_numbers_only() -> Iterator[None]:
     """openpyxl reads a number cell's <v> with int()/float(), which also take '٣٥', '３５' and
     '1_000'; while it reads, it reads them as fastread does (fastread.cast_number): a number
     only when written as the file format writes numbers, else the text, never made a date."""
-    from openpyxl.worksheet import _reader
+    from openpyxl.worksheet import _reader  # openpyxl is slow to import: only for what the fast paths do not cover
 
     cast, from_excel = _reader._cast_number, _reader.from_excel
 
@@ -110,7 +110,10 @@ def _stored_numbers_only() -> Iterator[None]:
 
 def _formula_text(value: Any) -> str:
     """Array and data-table formulas as their text (str() would give an object repr)."""
-    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+    from openpyxl.worksheet.formula import (  # openpyxl is slow to import: only for what the fast paths do not cover
+        ArrayFormula,
+        DataTableFormula,
+    )
     if isinstance(value, ArrayFormula):
         return value.text
     if isinstance(value, DataTableFormula):
@@ -120,7 +123,7 @@ def _formula_text(value: Any) -> str:
 
 def _cached_formula_results(path, wb, max_rows: int, max_cols: int) -> dict[tuple[str, int, int], Any]:
     """The results the file stores for its formula cells (a second, streaming pass)."""
-    import openpyxl
+    import openpyxl  # openpyxl is slow to import: only for what the fast paths do not cover
 
     wanted: dict[str, set[tuple[int, int]]] = {}
     for ws in wb.worksheets:

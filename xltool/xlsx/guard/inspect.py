@@ -32,7 +32,7 @@ def check_defusedxml_available() -> None:
             "缺少 defusedxml 库，无法安全读取报送文件。请在运行环境中执行 `pip install defusedxml` 后重试。"
             " (defusedxml is required to read returned workbooks safely: pip install defusedxml)")
     try:
-        import openpyxl
+        import openpyxl  # openpyxl is slow to import: only for what the fast paths do not cover
     except ImportError:
         return
     if not getattr(openpyxl, "DEFUSEDXML", False):

@@ -170,3 +170,33 @@ def test_a_blank_report_year_is_reported_as_missing_not_as_year_0(tmp_path):
     year = spec.layout.cells["meta.year"]
     assert r.status == "rejected" and found == {("field-required", year.a1)}
     assert r.document["year"] is None and "报告年度" in r.findings[0].message
+
+
+def test_a_rerun_with_nothing_changed_does_not_encode_run_json_again_but_a_new_roster_is_seen(tmp_path, monkeypatch):
+    """Nothing checked again: run.json is not encoded again (thousands of entries cost a third of a
+    second). Its inputs are the files, their mtimes, the ledger's verdicts and the roster: a roster
+    with one more agency makes a new run.json."""
+    from xltool.collection.status import load_roster
+    from xltool.form.forms import get_spec as spec_of
+    from xltool.generate.writer import Agency as Issued
+    from xltool.generate.writer import WriteOptions as Options
+    from xltool.generate.writer import write_workbook as write
+    from xltool.ingest import run as run_module
+
+    encoded = []
+    real = run_module.write_run_json
+    monkeypatch.setattr(run_module, "write_run_json", lambda *a: encoded.append(1) or real(*a))
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    write(spec_of("govinfo-annual-2021"), inbox / "甲局.xlsx", Issued("甲局", 2024), Options())
+    roster = tmp_path / "r.csv"
+    roster.write_text("单位名称\n甲局\n", encoding="utf-8")
+    for _ in range(3):                      # checked; reused (its entry now says "unchanged"); reused again
+        run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster))
+    assert len(encoded) == 2
+    before = (out / "run.json").read_bytes()
+    roster.write_text("单位名称\n甲局\n乙局\n", encoding="utf-8")
+    run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster))
+    assert len(encoded) == 3 and (out / "run.json").read_bytes() != before
+    counts = json.loads((out / "run.json").read_text(encoding="utf-8"))["roster"]["counts"]
+    assert counts["agencies"] == 2 and counts["missing"] == 1

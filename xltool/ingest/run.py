@@ -19,7 +19,7 @@ from pathlib import Path
 
 from xltool.collection.attach import attach_collection
 from xltool.collection.status import Roster
-from xltool.fileio import atomic_path, clear_temp_files
+from xltool.fileio import atomic_path, clear_temp_files, write_atomic
 from xltool.findings import WARNING, Code, printable
 from xltool.form.canonical import dumps
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
@@ -36,6 +36,7 @@ from xltool.ingest.walk import candidates
 from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
 from xltool.outputs.run_outputs import write_outputs
 from xltool.outputs.run_report import FileResult, RunReport
+from xltool.version import __version__
 
 FOLDER_UNREADABLE = Code("folder-unreadable", WARNING,
                          zh="收件目录中的文件夹“{name}”无法读取（{reason}），其中的文件都没有校验。请检查该文件夹的权限后重新运行。",
@@ -143,6 +144,7 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         known = {} if full else ledger.take_known()
         inbox_prefix = len(os.path.join(os.fspath(inbox), ""))   # the walk's paths all start with it
         out_folder = os.fspath(out)
+        same_run = hashlib.sha256(f"{__version__}\0{inbox}\0{out}\0".encode("utf-8", "surrogateescape"))
         for path in files:
             key = os.fspath(path)[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
             stats[key], reused = _reuse(path, key, out_folder, known, ledger)
@@ -150,6 +152,8 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
                 todo.append(path)
                 continue
             results[key] = reused
+            same_run.update(f"{key}\0{stats[key].mtime_ns}\0".encode("utf-8", "surrogateescape"))
+            same_run.update(known[key].entry_text.encode("utf-8", "surrogateescape"))
             if on_file:
                 on_file(reused)
         del known   # its entries are in the results now: not twice in memory
@@ -176,11 +180,46 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
             notices.extend(annotate_previous_year(ordered, out, previous))
         report = RunReport(str(inbox), str(out), ordered, notices)
         attach_collection(report, roster)
-        run_json_sha = write_run_json(out / "run.json", report)
+        run_key = _run_key(same_run, todo, notices, previous, roster)
+        run_json_sha = _unchanged_run_json(out, run_key) or write_run_json(out / "run.json", report)
+        write_atomic(out / RUN_KEY, f"{run_key or ''} {run_json_sha}")
         write_outputs(report, ledger, run_json_sha)
         return report
     finally:
         ledger.close()
+
+
+RUN_KEY = ".run-key"     # what run.json was made from last time, and its sha256
+
+
+def _run_key(same_run, todo: list, notices: list, previous, roster) -> str | None:
+    """What decides run.json when no file was checked again: every file's name, mtime (the newest
+    return supersedes) and the ledger's verdict, the roster's bytes, the version and the folders.
+    None when something else could change it (a file checked in this run, a notice, --previous)."""
+    if todo or notices or previous is not None:
+        return None
+    if roster is not None:
+        try:
+            same_run.update(Path(roster.path).read_bytes())
+        except OSError:
+            return None
+    return same_run.hexdigest()
+
+
+def _unchanged_run_json(out: Path, run_key: str | None) -> str | None:
+    """run.json's sha256 when it was made from exactly this run's inputs and is still as written:
+    a re-run with nothing changed does not encode thousands of entries again to learn that."""
+    if run_key is None:
+        return None
+    try:
+        saved_key, saved_sha = (out / RUN_KEY).read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        return None
+    if saved_key != run_key or not (out / "run.json").is_file():
+        return None
+    if os.stat(out / "run.json").st_mtime_ns > os.stat(out / RUN_KEY).st_mtime_ns:
+        return None     # run.json was written after the key (by hand, or a run killed in between)
+    return saved_sha
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ report.html from colleagues on a shared drive), and renamed over the target. Lef
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -67,3 +68,48 @@ def clear_temp_files(folder: Path) -> None:
             tmp.unlink()
         except OSError:
             pass
+
+
+class FolderBusy(RuntimeError):
+    """Another process holds the folder's lock; `pid` is what it wrote there ("?" if nothing)."""
+
+    def __init__(self, path: Path, pid: str):
+        super().__init__(f"{path} is held by process {pid}")
+        self.path, self.pid = path, pid
+
+
+class FolderLock:
+    """One process at a time on a folder: a POSIX record lock on FOLDER/NAME, holding the owner's
+    pid. Released when the process dies (even by SIGKILL) and not inherited by forked workers."""
+
+    def __init__(self, folder: Path, name: str):
+        self.path = Path(folder) / name
+        self.fh = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise FolderBusy naming the holder's pid."""
+        fh = open(self.path, "a+")
+        try:
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            pid = fh.read().strip() or "?"
+            fh.close()
+            raise FolderBusy(self.path, pid) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self.fh = fh
+
+    def release(self) -> None:
+        if self.fh:
+            self.fh.close()   # closing releases the lock
+            self.fh = None
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

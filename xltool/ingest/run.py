@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import hashlib
 import os
 import sqlite3
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from xltool.collection.attach import attach_collection
 from xltool.collection.status import Roster
-from xltool.fileio import atomic_path, clear_temp_files, write_atomic
+from xltool.fileio import FolderBusy, FolderLock, atomic_path, clear_temp_files, write_atomic
 from xltool.findings import WARNING, Code, printable
 from xltool.form.canonical import dumps
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
@@ -75,33 +74,19 @@ class OutputUnusable(RuntimeError):
                    f"or free some space and run again.")
 
 
-class OutputLock:
-    """One ingest per output folder. A POSIX record lock: released when the process dies
-    (even by SIGKILL), and not inherited by the forked workers."""
+class OutputLock(FolderLock):
+    """One ingest per output folder (fileio.FolderLock on OUT/.xltool-ingest.lock)."""
 
     def __init__(self, out: Path):
-        self.path = out / ".xltool-ingest.lock"
-        self.fh = None
+        super().__init__(out, ".xltool-ingest.lock")
 
-    def __enter__(self) -> OutputLock:
-        self.fh = open(self.path, "a+")
+    def acquire(self) -> None:
         try:
-            fcntl.lockf(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.fh.seek(0)
-            pid = self.fh.read().strip() or "?"
-            self.fh.close()
-            raise IngestBusy(f"另一个 xltool ingest（进程 {pid}）正在写入 {self.path.parent}，请等它结束后再运行。 / "
-                             f"another xltool ingest (pid {pid}) is writing to {self.path.parent}; wait for it to finish.")
-        self.fh.seek(0)
-        self.fh.truncate()
-        self.fh.write(str(os.getpid()))
-        self.fh.flush()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.fh:
-            self.fh.close()  # closing releases the lock
+            super().acquire()
+        except FolderBusy as e:
+            raise IngestBusy(f"另一个 xltool ingest（进程 {e.pid}）正在写入 {self.path.parent}，请等它结束后再运行。 / "
+                             f"another xltool ingest (pid {e.pid}) is writing to {self.path.parent}; wait for it to "
+                             "finish.") from None
 
 
 def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, timeout: float | None = None,

@@ -6,7 +6,6 @@ a free port); `serve` runs it until interrupted.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import socket
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 from xltool.collection.status import load_roster
+from xltool.fileio import FolderBusy, FolderLock
 from xltool.form.forms import available_forms, get_spec
 from xltool.ingest.workers import DEFAULT_TIMEOUT
 from xltool.serve.agencies import Member, load_members
@@ -71,28 +71,19 @@ def build_intake(inbox: Path, out: Path, roster: Path, base_url: str, year: int 
     return intake
 
 
-class ServeLock:
-    """One server per output folder: a second one would remove the first one's uploads in flight as
-    leftovers. A POSIX record lock, released when the process dies."""
+class ServeLock(FolderLock):
+    """One server per output folder (fileio.FolderLock on OUT/.xltool-serve.lock): a second one would
+    remove the first one's uploads in flight as leftovers."""
 
     def __init__(self, out: Path):
-        self.path = Path(out) / ".xltool-serve.lock"
-        self.fh = None
+        super().__init__(out, ".xltool-serve.lock")
 
     def acquire(self) -> None:
-        self.fh = open(self.path, "a+")
         try:
-            fcntl.lockf(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.fh.close()
-            self.fh = None
+            super().acquire()
+        except FolderBusy:
             raise ServeSetupError(f"另一个 xltool serve 正在使用输出目录 {self.path.parent} / another xltool serve "
                                   f"is using {self.path.parent}") from None
-
-    def release(self) -> None:
-        if self.fh:
-            self.fh.close()
-            self.fh = None
 
 
 def start(intake: Intake) -> ServeLock:

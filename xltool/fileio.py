@@ -34,29 +34,33 @@ def file_mode() -> int:
 
 
 @contextmanager
-def atomic_path(target: Path, fsync: bool = True) -> Iterator[Path]:
+def atomic_path(target: Path, fsync: bool = True, mode: int | None = None,
+                prefix: str = TEMP_PREFIX) -> Iterator[Path]:
     """A temp path beside `target`; when the block succeeds, the file written there is flushed,
-    given the umask's mode and renamed to `target`. On failure the temp file is removed."""
+    given the umask's mode (or `mode`: 0o600 for secrets) and renamed to `target`. On failure the
+    temp file is removed. The temp file is created 0600, so a secret is never readable by others; a
+    `prefix` other than TEMP_PREFIX keeps it out of the way of ingest's clear_temp_files."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=target.suffix, dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=target.suffix, dir=target.parent)
     os.close(fd)
     try:
         yield Path(tmp)
         if fsync:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, file_mode())
+        os.chmod(tmp, file_mode() if mode is None else mode)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def write_atomic(target: Path, content: str | bytes, fsync: bool = True) -> None:
-    """Write text (UTF-8, \\n line ends) or bytes to `target` atomically."""
+def write_atomic(target: Path, content: str | bytes, fsync: bool = True, mode: int | None = None,
+                 prefix: str = TEMP_PREFIX) -> None:
+    """Write text (UTF-8, \\n line ends) or bytes to `target` atomically (`mode` as for atomic_path)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    with atomic_path(target, fsync=fsync) as tmp:
+    with atomic_path(target, fsync=fsync, mode=mode, prefix=prefix) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
 

@@ -14,12 +14,12 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltool.fileio import write_atomic
+from xltool.outputs.summary import FORMULA_TRIGGERS, csv_safe
 from xltool.serve.agencies import Member
 
 TOKENS_FILE = ".serve-tokens.json"
@@ -28,7 +28,6 @@ ADMIN_LINK = "admin-link.txt"
 LINKS_HEADER = ("单位名称", "统一社会信用代码", "链接")
 LOST_LINK = "（链接已发出但本文件中已无记录；如需重发，请运行 xltool serve --rotate 单位名称）"
 _VERSION = 1
-_FORMULA_START = "=+-@\t\r"
 
 
 def new_token() -> str:
@@ -40,19 +39,10 @@ def token_hash(token: str) -> str:
 
 
 def write_private(target: Path, data: bytes) -> None:
-    """Write atomically with mode 0600. (fileio.write_atomic gives the umask's mode, which would
-    let other users of a shared machine read the secrets.)"""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".serve-", suffix=".part", dir=target.parent)   # created 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write atomically with mode 0600, whatever the umask: other users of a shared machine must not
+    read the secrets. The temp name is the server's own: an ingest run on OUT clears `.tmp-*`, and
+    `--rotate` may write while the server's run holds the folder."""
+    write_atomic(target, data, mode=0o600, prefix=".serve-")
 
 
 @dataclass
@@ -158,7 +148,7 @@ def _known_tokens(out: Path, ring: Keyring) -> dict[str, str]:
     for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
         if len(row) >= 3 and "/u/" in row[2]:
             token = row[2].rsplit("/u/", 1)[1].strip()
-            name = row[0][1:] if row[0][:1] == "'" and row[0][1:2] in _FORMULA_START else row[0]
+            name = row[0][1:] if row[0][:1] == "'" and row[0][1:].startswith(FORMULA_TRIGGERS) else row[0]
             if ring.agencies.get(name) == token_hash(token):
                 known[name] = token
     return known
@@ -171,13 +161,9 @@ def _write_links(out: Path, ring: Keyring, members: list[Member], base_url: str,
     w.writerow(LINKS_HEADER)
     for m in members:
         token = tokens.get(m.name)
-        w.writerow([_csv_text(m.name), _csv_text(m.code or ""), agency_url(base_url, token) if token else LOST_LINK])
+        w.writerow([csv_safe(m.name), csv_safe(m.code or ""), agency_url(base_url, token) if token else LOST_LINK])
     write_private(out / LINKS_CSV, ("\ufeff" + buf.getvalue()).encode("utf-8"))
 
-
-def _csv_text(text: str) -> str:
-    """A roster text as Excel shows it, not as a formula (a name starting with '=' stays text)."""
-    return "'" + text if text[:1] and text[:1] in _FORMULA_START else text
 
 
 def _write_admin_link(out: Path, ring: Keyring, base_url: str, token: str | None) -> None:

@@ -23,6 +23,10 @@ SEVERITY_ZH = {ERROR: "错误", WARNING: "警告", INFO: "提示"}   # the words
 # a file's verdict
 ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"
 STATUSES = (ACCEPTED, REJECTED, SKIPPED)
+# an agency's status in a collection: its latest return accepted, rejected, or none received
+MISSING = "missing"
+AGENCY_STATUSES = (ACCEPTED, REJECTED, MISSING)
+AGENCY_STATUS_WORDS = {ACCEPTED: ("已通过", "accepted"), REJECTED: ("退回待改", "to fix"), MISSING: ("未报送", "missing")}
 
 
 class _Args(dict):

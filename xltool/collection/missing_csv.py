@@ -10,9 +10,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from xltool.collection.status import MISSING, STATUS_ZH
+from xltool.collection.status import STATUS_ZH
 from xltool.fileio import atomic_path
-from xltool.findings import ACCEPTED
+from xltool.findings import ACCEPTED, MISSING
 from xltool.outputs.summary import csv_safe
 
 MISSING_CSV = "missing.csv"

@@ -14,14 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xltool.findings import ACCEPTED, REJECTED, SKIPPED, WARNING, Code, sort_key
+from xltool.findings import (
+    ACCEPTED,
+    AGENCY_STATUS_WORDS,
+    AGENCY_STATUSES,
+    MISSING,
+    REJECTED,
+    SKIPPED,
+    WARNING,
+    Code,
+    sort_key,
+)
 from xltool.form.agency_names import near_misses, normal_code, normal_name
 from xltool.generate.roster import RosterRow, read_roster
 from xltool.outputs.run_report import FileResult
 
-MISSING = "missing"
-AGENCY_STATUSES = (ACCEPTED, REJECTED, MISSING)
-STATUS_ZH = {ACCEPTED: "已通过", REJECTED: "退回待改", MISSING: "未报送"}
+STATUS_ZH = {status: zh for status, (zh, _) in AGENCY_STATUS_WORDS.items()}
 
 NOT_ON_ROSTER = Code(
     "not-on-roster", WARNING,

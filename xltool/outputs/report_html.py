@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from xltool.findings import SEVERITY_ZH, finding_title
+from xltool.findings import AGENCY_STATUS_WORDS, SEVERITY_ZH, finding_title
 
 ACCEPTED, REJECTED, SKIPPED = "accepted", "rejected", "skipped"
 STATUS_MARK = {ACCEPTED: ("✓ 通过", "accepted"), REJECTED: ("✗ 退回", "rejected"), SKIPPED: ("– 跳过", "skipped")}
@@ -158,7 +158,6 @@ def _header(report: dict[str, Any]) -> str:
             f"</header>")
 
 
-AGENCY_STATUS = {"accepted": ("已通过", "accepted"), "rejected": ("退回待改", "to fix"), "missing": ("未报送", "missing")}
 
 
 def _progress(roster: dict[str, Any]) -> str:
@@ -174,7 +173,7 @@ def _progress(roster: dict[str, Any]) -> str:
         x += w
     bar = f'<svg class="bar" viewBox="0 0 100 1" preserveAspectRatio="none" role="img">{"".join(segs)}</svg>'
     cards = "".join(f'<div class="pc {key}"><div class="n">{esc(c.get(key, 0))}</div><div class="k">{zh} · {en}</div></div>'
-                    for key, (zh, en) in AGENCY_STATUS.items())
+                    for key, (zh, en) in AGENCY_STATUS_WORDS.items())
     agencies = roster.get("agencies") or []
     missing = [a for a in agencies if a.get("status") == "missing"]
     to_fix = [a for a in agencies if a.get("status") == "rejected"]

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from xltool.findings import ACCEPTED, REJECTED, SEVERITY_ZH, SKIPPED
+from xltool.findings import ACCEPTED, AGENCY_STATUS_WORDS, MISSING, REJECTED, SEVERITY_ZH, SKIPPED
 from xltool.outputs.run_report import FileResult, RunReport
 
 _MARK = {ACCEPTED: "[green]✓ 通过[/green]", REJECTED: "[red]✗ 退回[/red]", SKIPPED: "[dim]– 跳过[/dim]"}
@@ -48,14 +48,15 @@ def print_collection(roster: dict, out: str, console: Console, max_names: int = 
     """The collection in a few lines: N of M returned, accepted, to fix, missing, and who is missing."""
     c = roster["counts"]
     console.print(f"[bold]报送进度[/bold]：名单 {c['agencies']} 个单位，已报送 {c['returned']} 个")
-    console.print(f"  [green]已通过 {c['accepted']}[/green] · [red]退回待改 {c['rejected']}[/red] · "
-                  f"[yellow]未报送 {c['missing']}[/yellow]"
+    words = {status: zh for status, (zh, _) in AGENCY_STATUS_WORDS.items()}
+    console.print(f"  [green]{words[ACCEPTED]} {c[ACCEPTED]}[/green] · [red]{words[REJECTED]} {c[REJECTED]}[/red] · "
+                  f"[yellow]{words[MISSING]} {c[MISSING]}[/yellow]"
                   + (f" · 名单外的报表 {c['not_on_roster']} 份" if c.get("not_on_roster") else ""))
-    missing = [a["agency"] for a in roster["agencies"] if a["status"] == "missing"]
+    missing = [a["agency"] for a in roster["agencies"] if a["status"] == MISSING]
     if missing:
         shown = "、".join(escape(m) for m in missing[:max_names])
         more = f" 等 {len(missing)} 个" if len(missing) > max_names else ""
-        console.print(f"  [yellow]未报送[/yellow]：{shown}{more}")
+        console.print(f"  [yellow]{words[MISSING]}[/yellow]：{shown}{more}")
     if c["missing"] or c["rejected"]:
         console.print(f"  催报名单：{escape(out)}/missing.csv")
 

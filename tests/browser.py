@@ -18,6 +18,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from external import require
+
 INSTALL_HINT = "install Chromium, e.g. `apt-get install --no-install-recommends chromium` (see .ci/run)"
 TIMEOUT = 90.0                    # seconds for one headless run
 WINDOW = (1400, 2000)
@@ -47,13 +49,7 @@ def chromium_problem() -> str | None:
 
 def require_chromium() -> None:
     """In a test: skip (or, under CI=true, fail) when Chromium is missing."""
-    import pytest
-
-    problem = chromium_problem()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {problem}", pytrace=False)
-        pytest.skip(problem)
+    require(chromium_problem())
 
 
 def file_url(path: Path, fragment: str = "") -> str:

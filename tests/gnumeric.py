@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from external import require
 
 INSTALL_HINT = "install Gnumeric (`apt-get install --no-install-recommends gnumeric`, see .ci/run)"
 
@@ -16,13 +17,7 @@ def ssconvert_problem() -> str | None:
 
 def require_gnumeric() -> None:
     """In a test: skip (or, under CI=true, fail) when ssconvert is missing."""
-    import pytest
-
-    problem = ssconvert_problem()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {problem}", pytrace=False)
-        pytest.skip(problem)
+    require(ssconvert_problem())
 
 
 def ssconvert(source: Path, target: Path, exporter: str, timeout: float = 120) -> None:

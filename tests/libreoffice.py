@@ -123,13 +123,9 @@ def libreoffice_problem() -> str | None:
 
 def require_libreoffice() -> None:
     """In a test: skip (or, under CI=true, fail) when LibreOffice cannot be driven."""
-    import pytest
+    from external import require  # here: this file also runs as the UNO worker, with `python -I`
 
-    problem = libreoffice_problem()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {problem}", pytrace=False)
-        pytest.skip(problem)
+    require(libreoffice_problem())
 
 
 def _clean_env() -> dict[str, str]:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import random
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-
+from scripts.make_corpus import edit_parts, openpyxl_edit, part_key
 from xltool.checks.context import Context
 from xltool.form.forms import get_spec
 from xltool.generate.synth import random_inputs
@@ -32,23 +30,13 @@ def filled(path: Path, agency: str = "单元测试局", seed: int = 3, values: d
     return path
 
 
-def edited(path: Path, edit, unprotect: tuple[str, ...] = ()) -> Path:
-    """Open, change, save: what a clerk does (openpyxl stands in for the spreadsheet program)."""
-    wb = openpyxl.load_workbook(path)
-    for name in unprotect:
-        wb[name].protection.sheet = False
-    edit(wb)
-    wb.save(path)
-    return path
+# what a clerk does (open in a spreadsheet program, change, save; openpyxl stands in) and what a hostile
+# file does (a part's XML rewritten): the bad-file corpus's own editors
+edited = openpyxl_edit
 
 
 def edit_part(path: Path, part: str, edit) -> Path:
-    with zipfile.ZipFile(path) as z:
-        parts = [(i.filename, z.read(i)) for i in z.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts:
-            z.writestr(name, edit(data) if name == part else data)
-    return path
+    return edit_parts(path, **{part_key(part): edit})
 
 
 def set_cell_xml(path: Path, cell: str, inner: str, part: str = T3_PART, t: str | None = None) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xltool.calc.model import model_for
+from xltool.calc.result import CheckResult
 from xltool.checks.context import Context, formula_cells
 from xltool.findings import Code, Finding
 from xltool.form.layout import Layout
@@ -56,12 +57,19 @@ def check(ctx: Context) -> Iterator[Finding]:
         ch = result.check
         if result.ok or ch.sheet in ctx.broken_sheets or skip.intersection(ch.lhs_ids + ch.rhs_ids):
             continue
-        rule = spec.rule(ch.rule)
-        yield rule_code(spec, ch.rule).at(
-            sheet=ch.sheet, cell=ch.a1, ids=[*ch.lhs_ids, *ch.rhs_ids], column=ch.key_label,
-            axis="列" if rule.for_each == "column" else "行",
-            lhs=result.lhs, rhs=result.rhs, lhs_label=side_label(layout, ch.lhs_ids),
-            rhs_label=side_label(layout, ch.rhs_ids), rule_title=rule.title, rule_title_en=rule.title_en)
+        yield unbalanced(spec, result)
+
+
+def unbalanced(spec: FormSpec, result: CheckResult, cell: str | None = None) -> Finding:
+    """The finding of a check that does not balance (T3-A): the rule, both sides and their labels, at
+    the check's own cell or at `cell` (where a published report printed it)."""
+    ch, layout = result.check, spec.layout
+    rule = spec.rule(ch.rule)
+    return rule_code(spec, ch.rule).at(
+        sheet=ch.sheet, cell=ch.a1 if cell is None else cell, ids=[*ch.lhs_ids, *ch.rhs_ids], column=ch.key_label,
+        axis="列" if rule.for_each == "column" else "行",
+        lhs=result.lhs, rhs=result.rhs, lhs_label=side_label(layout, ch.lhs_ids),
+        rhs_label=side_label(layout, ch.rhs_ids), rule_title=rule.title, rule_title_en=rule.title_en)
 
 
 def side_label(layout: Layout, ids: tuple[str, ...]) -> str:

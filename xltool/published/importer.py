@@ -23,7 +23,7 @@ from typing import Any
 
 from xltool.calc.model import model_for
 from xltool.calc.reference import Model, _exact
-from xltool.checks.identities import rule_code, side_label, tainted
+from xltool.checks.identities import rule_code, tainted, unbalanced
 from xltool.fileio import write_atomic
 from xltool.findings import ERROR, WARNING, Code, Finding, printable
 from xltool.form.canonical import document, dumps
@@ -142,12 +142,7 @@ def check_printed(spec: FormSpec, values: dict[str, Any], matched: Matched) -> l
         ids = ch.lhs_ids + ch.rhs_ids
         if result.ok or skip.intersection(ids) or blank_totals.intersection(ids):
             continue
-        rule = spec.rule(ch.rule)
-        out.append(rule_code(spec, ch.rule).at(
-            sheet=ch.sheet, cell=place(matched.where.get(ch.rhs_ids[0])), ids=list(ids), column=ch.key_label,
-            axis="列" if rule.for_each == "column" else "行", lhs=result.lhs, rhs=result.rhs,
-            lhs_label=side_label(layout, ch.lhs_ids), rhs_label=side_label(layout, ch.rhs_ids),
-            rule_title=rule.title, rule_title_en=rule.title_en))
+        out.append(unbalanced(spec, result, cell=place(matched.where.get(ch.rhs_ids[0]))))
     return out
 
 

@@ -6,10 +6,10 @@ layout. Evaluation uses exact arithmetic: Python ints, and Decimals (in a contex
 raises on any rounding) when a value has decimals. Blank cells count as 0, as in Excel.
 
 `recalc.Model` (the `formulas` engine) is the reference: it computes like Excel, in binary
-floating point, and rounds each result (`recalc._exact`). The two agree whenever floating
+floating point, and rounds each result (`reference.exact`). The two agree whenever floating
 point cannot have gone wrong, and `FastModel` checks that on every call from bounds computed
 once per layout: with integers, every intermediate value stays below 2**53; with decimals,
-the worst-case rounding error stays far below the 9th decimal that `_exact` rounds to, and
+the worst-case rounding error stays far below the 9th decimal that `reference.exact` rounds to, and
 every result has at most 9 decimals and 15 significant digits; a division is answered only
 when it divides integers evenly. Outside that range it raises `OutsideExactRange` instead of
 answering, and the caller uses `recalc.Model`. A formula it cannot parse raises
@@ -34,7 +34,7 @@ from xltool.xlsx.cells import parse_a1
 
 _FLOAT_EXACT_LIMIT = 2 ** 53          # every integer below this is exact in a double
 _UNIT_ROUNDOFF = 2.0 ** -53           # a double's relative rounding error
-_ALLOWED_ERROR = 4e-10                # below half the 9th decimal `_exact` rounds to
+_ALLOWED_ERROR = 4e-10                # below half the 9th decimal `reference.exact` rounds to
 _MAX_DECIMALS = 9
 _MAX_DIGITS = 15                      # decimals with more digits do not survive a double
 # Any rounding, invalid operation or overflow raises: what this model returns is exact.
@@ -380,7 +380,7 @@ def _check_decimal(v: Decimal) -> None:
 
 
 def _result(x: int | Decimal, kind: str) -> int | Decimal:
-    """A result as recalc._exact gives it: an int when whole, else a normalized Decimal."""
+    """A result as reference.exact gives it: an int when whole, else a normalized Decimal."""
     if type(x) is int:
         return x
     if x == x.to_integral_value():

@@ -77,16 +77,16 @@ class Model:
         values = dict(inputs)
         out: dict[str, int | Decimal] = {}
         for cell in self.order:
-            result = _exact(self.formulas[cell.id](values), cell.type.kind)
+            result = exact(self.formulas[cell.id](values), cell.type.kind)
             values[cell.id] = out[cell.id] = result
         return out
 
     def run_checks(self, values: dict[str, Any]) -> list[CheckResult]:
-        return [CheckResult(ch, _exact(lhs(values), "decimal"), _exact(rhs(values), "decimal"))
+        return [CheckResult(ch, exact(lhs(values), "decimal"), exact(rhs(values), "decimal"))
                 for ch, lhs, rhs in self.checks]
 
 
-def _exact(x: Any, kind: str) -> int | Decimal:
+def exact(x: Any, kind: str) -> int | Decimal:
     """A formula result as an exact number: integers stay integers, decimals lose float noise."""
     if isinstance(x, str):  # an Excel error such as #VALUE!
         raise ValueError(x)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from xltool.calc.model import model_for
-from xltool.calc.reference import Model, _exact
+from xltool.calc.reference import Model, exact
 from xltool.checks.identities import rule_code, tainted, unbalanced
 from xltool.fileio import write_atomic
 from xltool.findings import ERROR, WARNING, Code, Finding, printable
@@ -151,7 +151,7 @@ def _identities(layout: Layout, reference: Model, cell: ValueCell, numeric: dict
     formula over the printed cells, and at a crossing the other axis's formula, taken from a
     neighbour with that rule and fed this cell's row or column (the layout keeps one formula per
     cell; a published table has both directions printed)."""
-    yield cell.rule, cell.depends, _exact(reference.formulas[cell.id](numeric), cell.type.kind)
+    yield cell.rule, cell.depends, exact(reference.formulas[cell.id](numeric), cell.type.kind)
     seen = {cell.rule}
     for other in layout.table_cells(cell.table or ""):
         if not other.computed or other.rule in seen or not other.depends:
@@ -167,7 +167,7 @@ def _identities(layout: Layout, reference: Model, cell: ValueCell, numeric: dict
             continue
         seen.add(other.rule)
         fed = {**numeric, **{d: numeric.get(m) for d, m in moved.items()}}
-        yield other.rule, tuple(moved.values()), _exact(reference.formulas[other.id](fed), cell.type.kind)
+        yield other.rule, tuple(moved.values()), exact(reference.formulas[other.id](fed), cell.type.kind)
 
 
 def _blanks(spec: FormSpec, matched: Matched) -> Iterable[Finding]:

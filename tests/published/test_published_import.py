@@ -195,3 +195,13 @@ def test_a_pdf_without_ruled_tables_is_read_only_where_unambiguous(monkeypatch):
     assert read and all(doc["values"][cid] == expected[cid] for cid in read)
     assert all(cid in named for cid in table_ids(spec) if doc["values"][cid] is None)
     assert doc["provenance"]["t2_1.rules.in_force"]["page"] == 3
+
+
+def test_a_folder_import_reports_its_progress(tmp_path):
+    """`xltool import` of a folder of hundreds of PDFs takes minutes: the command's progress bar is fed
+    the count first, then one step per report read."""
+    seen = []
+    results = import_reports([RAW], tmp_path, on_start=lambda n: seen.append(("start", n)),
+                             on_file=lambda r: seen.append(("file", r.path.name)))
+    assert seen[0] == ("start", len(results)) and len(results) == 4
+    assert [name for kind, name in seen[1:]] == [r.path.name for r in results]

@@ -122,3 +122,13 @@ def spec_or_exit(form: str):
     except SpecError as e:
         console(True).print(f"[red]报表定义有误 / bad form spec:[/red] {escape(str(e))}")
         raise typer.Exit(2)
+
+
+def progress_bar(label: str, keep: bool = False):
+    """The progress bar of a long command, on stderr ("label ━━━━ 12/40 0:00:03"); it draws only on a
+    terminal, so a script's output stays clean, and stays on screen when done with `keep`.
+    Use as `with progress_bar("校验 / checking") as bar:`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    err = console(True)
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=not keep, disable=not err.is_terminal)

@@ -4,7 +4,6 @@ without --force."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import typer
@@ -17,6 +16,7 @@ from xltool.cli.app import (
     fail,
     flag,
     output_folder_problem,
+    progress_bar,
     spec_or_exit,
 )
 
@@ -66,8 +66,6 @@ def generate_cmd(
             cannot_write(out, e)
         typer.echo(f"✓ {path}")
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from xltool.generate.roster import RosterError, read_roster
     try:
         rows = read_roster(roster, default_year=year)
@@ -78,8 +76,7 @@ def generate_cmd(
         fail(f"[red]无法写入输出文件夹 / cannot write the output folder[/red] {escape(str(out))}：{escape(problem)}")
     _refuse_overwrite([out / row.file for row in rows], force)
     try:
-        with Progress(TextColumn("生成 / generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console(True), transient=not sys.stderr.isatty()) as bar:
+        with progress_bar("生成 / generating", keep=True) as bar:
             task = bar.add_task("gen", total=len(rows))
             generate_roster(spec, rows, out, options, on_done=lambda r, p: bar.advance(task),
                             jobs=jobs or os.cpu_count() or 1)

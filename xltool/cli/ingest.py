@@ -13,6 +13,7 @@ from xltool.cli.app import (
     escape,
     fail,
     flag,
+    progress_bar,
 )
 
 
@@ -43,8 +44,6 @@ def ingest_cmd(
 
       xltool ingest inbox2024/ --out out2024 --previous out2023
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from xltool.ingest.ledger import LedgerTooNew
     from xltool.ingest.run import IngestBusy, OutputInsideInbox, OutputUnusable, ingest
     from xltool.outputs.terminal import print_run
@@ -60,8 +59,7 @@ def ingest_cmd(
         fail(f"[red]--timeout 应至少为 1 秒（现为 {timeout}）/ --timeout must be at least 1 second (got {timeout})[/red]")
     loaded = _roster_or_exit(roster) if roster is not None else None
     err = console(True)
-    with Progress(TextColumn("校验 / checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
+    with progress_bar("校验 / checking") as bar:
         task = bar.add_task("ingest", total=None)
         if previous is not None and not previous.is_dir():
             err.print(f"[red]找不到上年的结果目录 / no such folder:[/red] {escape(str(previous))}")

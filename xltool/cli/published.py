@@ -17,6 +17,7 @@ from xltool.cli.app import (
     flag,
     os_error_text,
     output_folder_problem,
+    progress_bar,
     spec_or_exit,
 )
 
@@ -105,7 +106,10 @@ def import_cmd(
 
     err = console(True)
     try:
-        results = import_reports(files, out)
+        with progress_bar("读取 / reading") as bar:
+            task = bar.add_task("import", total=None)
+            results = import_reports(files, out, on_start=lambda n: bar.update(task, total=n),
+                                     on_file=lambda r: bar.advance(task))
         if results:
             write_import_outputs(results, out)
     except UsageError as e:

@@ -196,10 +196,14 @@ def find_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
     return out
 
 
-def import_reports(paths: Iterable[Path], out_dir: Path) -> list[ImportResult]:
-    """Import every file (folders searched) and write out_dir/<name>.json for each."""
+def import_reports(paths: Iterable[Path], out_dir: Path, on_start: Callable[[int], None] | None = None,
+                   on_file: Callable[[ImportResult], None] | None = None) -> list[ImportResult]:
+    """Import every file (folders searched) and write out_dir/<name>.json for each; on_start(count)
+    once the files are found, on_file(result) as each is read (a progress bar)."""
 
     files = find_files(paths)
+    if on_start:
+        on_start(len(files))
     out_dir = Path(out_dir)
     results = []
     for path, name in files:
@@ -208,4 +212,6 @@ def import_reports(paths: Iterable[Path], out_dir: Path) -> list[ImportResult]:
         result.json.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(result.json, dumps(result.document))
         results.append(result)
+        if on_file:
+            on_file(result)
     return results

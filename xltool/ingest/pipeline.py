@@ -133,7 +133,7 @@ def _check(path: Path, result: FileResult):
         result.source = inspected.data
     else:  # not read (not a regular file, unreadable, over the size cap): the verdict is about the file
         try:
-            result.sha256 = sha256_of(path)
+            result.sha256 = sha256_of(path, PARENT_HASH_LIMIT)   # a 20 GB file is not read to the end
         except OSError:
             result.sha256 = ""
     result.findings.extend(inspected.findings)

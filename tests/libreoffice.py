@@ -164,6 +164,12 @@ class LibreOffice:
     def start(self) -> LibreOffice:
         if self.proc and self.proc.poll() is None:
             return self
+        try:
+            return self._launch()
+        except WorkerKilled:  # the bridge's occasional signal (see run): one fresh soffice more
+            return self._launch()
+
+    def _launch(self) -> LibreOffice:
         self.workdir.mkdir(parents=True, exist_ok=True)
         profile = self.workdir / "profile"
         self._log = open(self.workdir / "soffice.log", "ab")
@@ -260,6 +266,10 @@ class LibreOffice:
             self.stop()  # a hung LibreOffice is killed, never waited for
             raise LibreOfficeError(f"LibreOffice did not finish {len(jobs)} job(s) in {timeout:g} s; killed it") from None
         results = json.loads(out_file.read_text(encoding="utf-8")) if out_file.exists() else []
+        if len(results) == len(jobs) and done.returncode < 0:
+            # every result was saved (after its document was closed): the signal came in pyuno's
+            # teardown, which the worker now skips with os._exit, so the work itself is complete
+            return results
         if done.returncode != 0 or len(results) < len(jobs):
             crashed = self.proc is None or self.proc.poll() is not None
             if crashed:
@@ -487,6 +497,11 @@ def _worker(job_path: str, out_path: str) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
-        sys.exit(_worker(sys.argv[2], sys.argv[3]))
+        code = _worker(sys.argv[2], sys.argv[3])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # skip the interpreter's teardown: pyuno's bridge objects are destroyed there, and that
+        # now and then dies of SIGSEGV after every result has been written
+        os._exit(code)
     print("usage: python3 libreoffice.py --worker JOBS.json RESULTS.json (run by the tests)", file=sys.stderr)
     sys.exit(2)

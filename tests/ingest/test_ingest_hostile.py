@@ -364,11 +364,11 @@ def test_agency_text_shaped_like_sheet_xml_stays_text_in_the_summary(tmp_path):
     import openpyxl
 
     from xltool.ingest.pipeline import process_file
-    from xltool.outputs.summary import summary_partial, write_summary
+    from xltool.outputs.summary import write_summary
 
     inbox = tmp_path / "inbox"
     path = return_file(inbox, "a.xlsx")
-    base = summary_partial(process_file(path, inbox).document)
+    base = process_file(path, inbox).document
     shaped = ["<r><t>伪造</t></r>", "<r>x</r>", "a & <b>", " 前后空格 "]
     write_summary([{**base, "agency": a} for a in shaped], tmp_path / "summary.xlsx")
     detail = openpyxl.load_workbook(tmp_path / "summary.xlsx")["各单位明细（2021版）"]

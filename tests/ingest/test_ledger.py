@@ -109,3 +109,43 @@ def test_output_order_does_not_depend_on_jobs(inbox, tmp_path):
     assert [r.entry() for r in one.files] == [r.entry() for r in two.files]
     for r in one.files:
         assert (tmp_path / "o1" / r.json).read_bytes() == (tmp_path / "o2" / r.json).read_bytes()
+
+
+def _parts(xlsx: Path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(xlsx) as z:   # docProps hold the time of writing: the rest must be the same
+        return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+
+def test_a_rerun_puts_together_the_same_summary_as_a_fresh_run(inbox, tmp_path):
+    """summary.xlsx and values.csv of a re-run are joined from the rows the ledger kept: after one
+    return changed and one was added, they are what a fresh run over the same inbox makes."""
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    ingest(inbox, out, jobs=1)
+    return_file(inbox, "局0_2024.xlsx", "局0", seed=99)
+    return_file(inbox, "局9_2024.xlsx", "局9", seed=9)
+    again = ingest(inbox, out, jobs=1)
+    assert again.stats()["unchanged"] == 2
+    ingest(inbox, fresh, jobs=1)
+    assert (out / "values.csv").read_bytes() == (fresh / "values.csv").read_bytes()
+    assert _parts(out / "summary.xlsx") == _parts(fresh / "summary.xlsx")
+    assert b"\xe5\xb1\x809" in (out / "values.csv").read_bytes()   # 局9 is in it
+
+
+def test_a_ledger_of_the_older_layout_keeps_its_history(inbox, tmp_path):
+    """Version 1 kept the summary's values as a JSON document per return: its files are checked
+    again once, its history stays, and nothing is moved aside as damaged."""
+    import sqlite3
+
+    out = tmp_path / "out"
+    ingest(inbox, out, jobs=1)
+    db = sqlite3.connect(out / "ledger.sqlite")
+    db.executescript("DROP TABLE files; CREATE TABLE files (key BLOB PRIMARY KEY, path TEXT, partial TEXT);"
+                     "PRAGMA user_version = 1;")
+    db.close()
+    report = ingest(inbox, out, jobs=1)
+    assert report.stats()["unchanged"] == 0 and report.stats()["accepted"] == 3 and not report.notices
+    assert len(Ledger(out).history("局0")) == 2
+    assert not list(out.glob("ledger.sqlite.broken-*"))
+    assert ingest(inbox, out, jobs=1).stats()["unchanged"] == 3

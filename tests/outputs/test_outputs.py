@@ -14,6 +14,7 @@ import io
 import random
 import shutil
 import zipfile
+import zlib
 from collections import defaultdict
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -293,13 +294,13 @@ def exports(run, results):
 def test_values_csv_rows_hold_hostile_text_as_text(accepted_json_docs):
     """A return's rows of values.csv (made once per return, fields encoded once per document): an
     agency name with a comma, quotes, a line break and a leading = comes back whole, as text."""
-    from xltool.outputs.summary import doc_csv_rows
+    from xltool.outputs.summary_rows import summary_row
 
     doc = {**accepted_json_docs[0], "agency": '=HYPERLINK("x"),\n乙', "values": dict(accepted_json_docs[0]["values"])}
     cells = [c for c in get_spec(doc["form"]["id"]).layout.cells.values() if c.table is not None]
     doc["values"][cells[0].id] = Decimal("1.50")
     doc["values"][cells[1].id] = None
-    rows = list(csv.reader(io.StringIO(doc_csv_rows(doc))))
+    rows = list(csv.reader(io.StringIO(zlib.decompress(summary_row(doc).csv_rows).decode("utf-8"))))
     assert len(rows) == len(cells)
     assert {r[0] for r in rows} == {"'" + doc["agency"]} and rows[0][5:] == [cells[0].col_id, cells[0].id, "1.50"]
     assert rows[1][7] == ""

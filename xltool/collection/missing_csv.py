@@ -13,7 +13,7 @@ from typing import Any
 from xltool.collection.status import STATUS_ZH
 from xltool.fileio import atomic_path
 from xltool.findings import ACCEPTED, MISSING
-from xltool.outputs.summary import csv_safe
+from xltool.outputs.summary_rows import csv_safe
 
 MISSING_CSV = "missing.csv"
 COLUMNS = ("单位名称", "统一社会信用代码", "地区", "状态", "状态代码", "最新文件", "需要做什么")

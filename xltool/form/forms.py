@@ -28,8 +28,7 @@ def load_spec(path: str | Path) -> FormSpec:
     except UnicodeDecodeError:
         raise SpecError(path, "", "the spec file is not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise SpecError(path, "", f"not valid YAML: {getattr(e, 'problem', e)}",
@@ -42,11 +41,21 @@ def load_spec(path: str | Path) -> FormSpec:
         err = e.errors()[0]
         loc = tuple(err["loc"])
         more = f" (and {e.error_count() - 1} more problem(s))" if e.error_count() > 1 else ""
-        raise SpecError(path, place_of(loc), _pydantic_message(err) + more, line=_line_of(node, loc)) from None
+        raise SpecError(path, place_of(loc), _pydantic_message(err) + more, line=_line_of(_node(text), loc)) from None
     for loc, message in semantic_problems(spec):
-        raise SpecError(path, place_of(loc), message, line=_line_of(node, loc))
+        raise SpecError(path, place_of(loc), message, line=_line_of(_node(text), loc))
     spec._layout = build_layout(spec)
     return spec
+
+
+# libyaml's parser where PyYAML was built with it (the wheels are): a run loads every form, and the
+# pure-Python parser took half a second of each run with work to do
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _node(text: str) -> yaml.Node | None:
+    """The YAML's node tree, for the line of a problem: composed only when there is one."""
+    return yaml.compose(text, Loader=_LOADER)
 
 
 def _pydantic_message(err: dict) -> str:
@@ -108,7 +117,7 @@ def available_forms(extra_dirs: list[Path] | None = None) -> dict[str, FormInfo]
     for folder in [*template_dirs(), *(extra_dirs or [])]:
         for path in sorted(Path(folder).glob("*.yaml")):
             try:
-                head = yaml.safe_load(path.read_text(encoding="utf-8"))
+                head = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
             except (OSError, UnicodeDecodeError, yaml.YAMLError):
                 continue  # not a readable spec: `xltool check-template` says why
             # the first folder wins: a spec of one's own never silently replaces a bundled form

@@ -2,16 +2,18 @@
 
 `files` holds the latest verdict per inbox path, keyed by the path's raw bytes (two names that
 print alike, one UTF-8 and one GBK, are two files): what identifies the content (size, mtime,
-ctime, inode, sha256), the verdict, the run-report entry and, for an accepted return, the values
-the summary needs (`partial`), so that summary.xlsx and values.csv never read the JSON documents
-back. `history` keeps every verdict ever given, so a superseded or replaced return is never
+ctime, inode, sha256), the verdict, the run-report entry and, for an accepted return, its share
+of the summary (outputs.summary_rows.SummaryRow: its numbers to add up, its finished row of the
+明细 sheet and of values.csv), so that summary.xlsx and values.csv are put together from stored
+pieces and never read the JSON documents back. `history` keeps every verdict ever given, so a superseded or replaced return is never
 forgotten.
 
 Records are committed in batches (every BATCH_FILES files or BATCH_SECONDS), each after the
 files' JSON are written and flushed to disk (once per batch, by the caller's `before_commit`): a run killed at any moment loses at most the last batch's records, and
 the next run processes those files again. The schema has a version (PRAGMA user_version): a
 ledger that is not one (garbage, truncated, an older layout) is moved aside, kept under a dated
-name, and rebuilt from the inbox; one written by a newer xltool is refused.
+name, and rebuilt from the inbox; one written by a newer xltool is refused. A ledger of an older
+layout keeps its history; its files are checked again once.
 """
 
 from __future__ import annotations
@@ -29,18 +31,19 @@ import simplejson
 
 from xltool.findings import WARNING, Code
 from xltool.form.canonical import loads
+from xltool.outputs.summary_rows import SummaryRow
 
 LEDGER_NAME = "ledger.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BATCH_FILES = 64
 BATCH_SECONDS = 0.5
 _FILES_COLUMNS = ("key", "path", "size", "mtime_ns", "ctime_ns", "ino", "sha256", "form", "agency", "year",
-                  "status", "json", "feedback", "entry", "partial", "csv_rows", "seen_at")
+                  "status", "json", "feedback", "entry", "sums", "sheet_row", "csv_rows", "seen_at")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     key BLOB PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, sha256 TEXT,
-    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry TEXT, partial TEXT,
-    csv_rows TEXT, seen_at TEXT);
+    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry TEXT, sums TEXT,
+    sheet_row TEXT, csv_rows BLOB, seen_at TEXT);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
     form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, seen_at TEXT);
@@ -103,24 +106,34 @@ def _raw(key: str) -> bytes:
     return os.fsencode(key)
 
 
-class SummaryDocs:
-    """The summary's values of the chosen returns, read from the ledger one at a time each time they
-    are iterated, sorted by SQLite in the summary's order (form, year, agency: see
-    outputs.summary.summary_order; agencies never repeat within a form and year among the returns
-    in use, the newest accepted one having superseded the others)."""
+class StoredSummaryRows:
+    """outputs.summary.SummaryRows over the ledger: the chosen returns' stored SummaryRow fields,
+    read one return at a time each time they are asked for, sorted by SQLite in the summary's order
+    (form, year, agency; agencies never repeat within a form and year among the returns in use,
+    the newest accepted one having superseded the others)."""
 
-    in_summary_order = True
+    _COLUMNS = {"form": "form", "year": "year", "agency": "COALESCE(agency, '')", "sums": "sums",
+                "sheet_row": "sheet_row", "csv_rows": "csv_rows"}
 
-    def __init__(self, db: sqlite3.Connection, keys: set[bytes], column: str = "partial"):
-        self.db, self.keys, self.column = db, keys, column
+    def __init__(self, path: Path, keys: set[bytes]):
+        self.path, self.keys = path, keys
 
-    def __iter__(self):
-        decode = loads if self.column == "partial" else str
-        for key, value in self.db.execute(
-                f"SELECT key, {self.column} FROM files WHERE {self.column} IS NOT NULL "
-                "ORDER BY form, COALESCE(year, -1), COALESCE(agency, ''), path, key"):
-            if key in self.keys:
-                yield decode(value)
+    def __call__(self, *fields: str):
+        """Each call reads over a connection of its own, so that two threads can read at once
+        (values.csv is written beside summary.xlsx); it sees what the ledger has committed."""
+        columns = ", ".join(self._COLUMNS[f] for f in fields)
+        sums = fields.index("sums") if "sums" in fields else None
+        db = sqlite3.connect(self.path)
+        try:
+            for key, *values in db.execute(
+                    f"SELECT key, {columns} FROM files WHERE sums IS NOT NULL "
+                    "ORDER BY form, COALESCE(year, -1), COALESCE(agency, ''), path, key"):
+                if key in self.keys:
+                    if sums is not None:
+                        values[sums] = loads(values[sums])
+                    yield tuple(values)
+        finally:
+            db.close()
 
 
 class Ledger:
@@ -154,7 +167,9 @@ class Ledger:
                     f"输出目录中的台账 {self.path} 由更新版本的 xltool 写入（台账版本 {version}，本程序为 {SCHEMA_VERSION}），"
                     f"请使用新版本的 xltool，或换一个输出目录。 / The ledger {self.path} was written by a newer xltool "
                     f"(ledger version {version}; this one knows {SCHEMA_VERSION}). Use the newer xltool or another output folder.")
-            if version < SCHEMA_VERSION and tables:
+            if version == 1 and {"files", "history"} <= tables:
+                self._upgrade_from_1(db)
+            elif version < SCHEMA_VERSION and tables:
                 raise sqlite3.DatabaseError(f"ledger version {version}, expected {SCHEMA_VERSION}")
             if version == SCHEMA_VERSION:
                 columns = tuple(row[1] for row in db.execute("PRAGMA table_info(files)"))
@@ -167,6 +182,12 @@ class Ledger:
         except BaseException:
             db.close()
             raise
+
+    @staticmethod
+    def _upgrade_from_1(db: sqlite3.Connection) -> None:
+        """Version 1 kept each return's summary values as one JSON document: its `files` table is
+        dropped (every file is checked again, once), its history kept."""
+        db.executescript(f"BEGIN; DROP TABLE files; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
 
     def _move_aside(self, reason: str):
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -201,23 +222,24 @@ class Ledger:
         return out
 
     def record(self, entry: dict[str, Any], key: str, stat: FileStat, retry: bool = False,
-               partial: dict[str, Any] | None = None, csv_rows: str | None = None) -> None:
+               summary: SummaryRow | None = None) -> None:
         """One file's verdict: appended to `history` and kept in `files`, with `stat` as taken before
-        the file was read. A verdict to `retry` (a time-out, a crash: more about this run than about the
-        file) is kept for this run's summary but never reused: it is stored with no stat and no hash.
-        Committed with its batch."""
+        the file was read, and for an accepted return its share of the summary. A verdict to `retry`
+        (a time-out, a crash: more about this run than about the file) is kept for this run's summary
+        but never reused: it is stored with no stat and no hash. Committed with its batch."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         raw = _raw(key)
         if retry:
             stat, sha = FileStat.missing(), ""
         else:
             sha = entry["sha256"]
+        sums, sheet_row, csv_rows = ((_compact(summary.sums), summary.sheet_row, summary.csv_rows)
+                                     if summary is not None else (None, None, None))
         self._begin()
-        self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,
                          entry.get("form"), entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"),
-                         entry.get("feedback"), _compact(entry), _compact(partial) if partial is not None else None,
-                         csv_rows, now))
+                         entry.get("feedback"), _compact(entry), sums, sheet_row, csv_rows, now))
         self.db.execute("INSERT INTO history (key, path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, entry["sha256"], entry.get("form"),
@@ -231,13 +253,10 @@ class Ledger:
                         (stat.mtime_ns, stat.ctime_ns, stat.ino, _raw(key)))
         self._done_one()
 
-    def partials(self, keys: set[str]) -> SummaryDocs:
-        """The summary's values of the returns in `keys` (accepted, in use), streamed in summary order."""
-        return SummaryDocs(self.db, {_raw(k) for k in keys})
-
-    def csv_rows(self, keys: set[str]) -> SummaryDocs:
-        """The values.csv rows of the returns in `keys`, as text, streamed in summary order."""
-        return SummaryDocs(self.db, {_raw(k) for k in keys}, column="csv_rows")
+    def summary_rows(self, keys: set[str]) -> StoredSummaryRows:
+        """The stored summary rows of the returns in `keys` (accepted, in use), in summary order."""
+        self.commit()
+        return StoredSummaryRows(self.path, {_raw(k) for k in keys})
 
     def _begin(self) -> None:
         if not self.db.in_transaction:

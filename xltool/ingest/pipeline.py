@@ -24,7 +24,7 @@ from xltool.ingest.walk import skip_reason
 from xltool.outputs.output_names import feedback_name, json_name
 from xltool.outputs.run_outputs import write_feedback_for
 from xltool.outputs.run_report import FileResult, bounded_findings
-from xltool.outputs.summary import doc_csv_rows, summary_partial
+from xltool.outputs.summary_rows import summary_row
 from xltool.xlsx.returned import open_return
 
 RETRY_CODES = {"worker-crashed", "file-timeout", "output-blocked"}
@@ -174,7 +174,7 @@ def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None 
 
     The feedback workbook is drawn under what is left of the time limit (`timeout`): a file whose
     feedback would take longer keeps its verdict and goes without one. Only the small verdict goes
-    back to the parent: the entry, and for an accepted return the values the summary needs."""
+    back to the parent: the entry, and for an accepted return its share of the summary."""
     started = time.monotonic()
     r = process_file(path, inbox)
     write_json(out, r)
@@ -187,8 +187,7 @@ def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None 
         else:
             r.findings.append(FEEDBACK_NOT_DRAWN.at(**(_OVER_LIMITS if drawn is None else _NOT_DRAWABLE)))
     if r.status == ACCEPTED and r.document is not None:
-        r.partial = summary_partial(r.document)
-        r.csv_rows = doc_csv_rows(r.partial)
+        r.summary = summary_row(r.document)
     r.source = r.workbook = r.document = None
     return r
 

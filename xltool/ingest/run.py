@@ -150,8 +150,8 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
             # a crash or a time-out says more about this run than about the file: try it again next time
             retry = any(f.code in RETRY_CODES for f in r.findings)
             ledger.record(r.entry(), r.raw_path, stats.get(r.raw_path) or FileStat.missing(), retry=retry,
-                          partial=r.partial, csv_rows=r.csv_rows)
-            r.partial = r.csv_rows = None    # kept by the ledger: the summary reads them from there
+                          summary=r.summary)
+            r.summary = None    # kept by the ledger: the summary reads it from there
             results[r.raw_path] = r
             if on_file:
                 on_file(r)

@@ -4,7 +4,8 @@ summary.xlsx and values.csv from the accepted ones, and report.html linking them
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,18 +15,16 @@ from xltool.outputs import report_html as page
 from xltool.outputs.feedback import write_feedback
 from xltool.outputs.output_names import FEEDBACK_DIR
 from xltool.outputs.run_report import FileResult, RunReport, bounded_text
-from xltool.outputs.summary import write_summary, write_values_csv_rows
+from xltool.outputs.summary import SummaryRows, write_summary_rows, write_values_csv_rows
 
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
 REPORT_KEY = ".report-key"        # which run report and feedback links report.html was made from
 
 class SummarySource(Protocol):
-    """What the summary is made from, per accepted return in use (by raw inbox path): kept by the
-    ledger, streamed in summary order."""
+    """What the summary is made from: the stored SummaryRow fields of the accepted returns in use
+    (by raw inbox path), in summary order. The ledger keeps them; an import holds them in memory."""
 
-    def partials(self, keys: set[str]) -> Iterable[dict[str, Any]]: ...   # identity and table values
-
-    def csv_rows(self, keys: set[str]) -> Iterable[str]: ...              # its rows of values.csv
+    def summary_rows(self, keys: set[str]) -> SummaryRows: ...
 
 
 def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:
@@ -45,19 +44,22 @@ def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | 
     """After run.json: links to the feedback workbooks the workers drew for the rejected returns in
     use (this process never draws one: a hostile file would do it here, without limits),
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set
-    changed, from the values the ledger keeps), and report.html linking them."""
+    changed, from the rows the ledger keeps), and report.html linking them. values.csv, hundreds
+    of MB at thousands of returns and mostly the disk's work, is written by a second thread while
+    this one draws the workbook and the page."""
     out = Path(report.out)
     links: dict[str, str] = {}
     for r in report.files:
         if r.feedback and r.status == REJECTED and r.superseded_by is None and (out / r.feedback).is_file():
             links[r.path] = r.feedback
     _remove_stale_feedback(out, {r.feedback for r in report.files if r.feedback})
-    _write_summaries(report, out, source)
-    key = hashlib.sha256(((run_json_sha or "") + repr(sorted(links.items()))).encode("utf-8")).hexdigest()
-    if run_json_sha is not None and _read_key(out / REPORT_KEY) == key and (out / "report.html").is_file():
-        return  # the same run report as last time: the same page
-    write_report_html(report, links, out / "report.html")
-    write_atomic(out / REPORT_KEY, key)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="values-csv") as background:
+        summaries_written = _write_summaries(report, out, source, background)
+        key = hashlib.sha256(((run_json_sha or "") + repr(sorted(links.items()))).encode("utf-8")).hexdigest()
+        if run_json_sha is None or _read_key(out / REPORT_KEY) != key or not (out / "report.html").is_file():
+            write_report_html(report, links, out / "report.html")   # else: the same run report, the same page
+            write_atomic(out / REPORT_KEY, key)
+        summaries_written()
 
 
 def write_report_html(report: RunReport, links: dict[str, str], target: Path) -> None:
@@ -103,18 +105,28 @@ def in_use(report: RunReport) -> list[FileResult]:
     return [r for r in report.files if r.status == ACCEPTED and r.superseded_by is None]
 
 
-def _write_summaries(report: RunReport, out: Path, source: SummarySource) -> None:
-
+def _write_summaries(report: RunReport, out: Path, source: SummarySource, background: Executor) -> Callable[[], None]:
+    """summary.xlsx here and values.csv on `background`, unless the accepted returns in use are
+    the ones they were made from. Returns what waits for both (raising what went wrong)."""
     used = in_use(report)
     key = hashlib.sha256("\n".join(f"{r.raw_path}\t{r.sha256}" for r in used)
                          .encode("utf-8", "surrogateescape")).hexdigest()
     key_file = out / SUMMARY_KEY
     if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
-        return  # the same accepted returns as last time: the same sums
-    keys = {r.raw_path for r in used}
-    write_summary(source.partials(keys), out / "summary.xlsx")
-    write_values_csv_rows(source.csv_rows(keys), out / "values.csv")
-    write_atomic(key_file, key)
+        return lambda: None  # the same accepted returns as last time: the same sums
+    rows = source.summary_rows({r.raw_path for r in used})
+    values_csv = background.submit(write_values_csv_rows, rows, out / "values.csv")
+    try:
+        write_summary_rows(rows, out / "summary.xlsx")
+    except BaseException:
+        values_csv.cancel()
+        raise
+
+    def wait() -> None:
+        values_csv.result()
+        write_atomic(key_file, key)   # only once both are written
+
+    return wait
 
 
 def _remove_stale_feedback(out: Path, current: set[str]) -> None:

@@ -74,8 +74,7 @@ class FileResult:
     code: str | None = None          # 统一社会信用代码, from the code cell or the hidden sheet
     feedback: str | None = None      # the feedback workbook, relative to the output folder
     key: str = ""                    # the raw relative path (os.fsdecode: may hold undecodable bytes); "" = path
-    partial: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # what the summary uses
-    csv_rows: str | None = field(default=None, repr=False, compare=False)            # its rows of values.csv
+    summary: Any = field(default=None, repr=False, compare=False)   # an accepted return's outputs.summary_rows.SummaryRow
     # while the worker holds the file: the bytes that were judged and the workbook parsed from them
     source: bytes | None = field(default=None, repr=False, compare=False)
     workbook: Any = field(default=None, repr=False, compare=False)

@@ -5,25 +5,32 @@ and draws each sum in the official layout (labels and merges from `spec.layout`,
 the generated templates), plus one sheet per form version with a row per agency and a column
 per value. `write_values_csv` writes the same values as a tidy table, one row per value.
 
+Both are put together from each return's `SummaryRow` (outputs.summary_rows), made once when the
+return was checked: a run adds up their short lists of numbers and joins their finished rows,
+whatever the number of returns it reuses from the ledger.
+
 Only table values are exported (the numbers of 二、三、四); the narrative parts stay in the
 canonical JSON. Sums are exact: counts stay integers, amounts are added as Decimal.
 Nothing in either file can become a formula: agency text is always written as a string
-(xlsxwriter `write_string`, with `strings_to_formulas` off as a second guard), and in the CSV,
-which a spreadsheet program parses itself, any text starting with = + - @ or a tab/CR gets a
-leading apostrophe (the OWASP CSV-injection rule).
+(inline strings, with `strings_to_formulas` off as a second guard), and in the CSV, which a
+spreadsheet program parses itself, any text starting with = + - @ or a tab/CR gets a leading
+apostrophe (the OWASP CSV-injection rule).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import zipfile
+import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from itertools import groupby
+from operator import add
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from xltool.calc.model import model_for
 from xltool.fileio import atomic_path
@@ -31,208 +38,111 @@ from xltool.form.forms import get_spec
 from xltool.form.layout import CHECK_BAD, CHECK_OK, SheetLayout, ValueCell
 from xltool.form.spec import FormSpec
 from xltool.generate.writer import Formats
-from xltool.outputs.run_report import bounded_text
+from xltool.outputs.summary_rows import META_COLUMNS, SummaryRow, fill_sheet_row, summary_row, table_cells
 
 CSV_COLUMNS = ("agency", "year", "form", "table", "row", "column", "spec_id", "value")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-AGENCY_COLUMNS = (("填报单位", "agency", 30), ("报告年度", "year", 9), ("所属地区", "region", 12),
-                  ("单位代码", "code", 20), ("文件", "file", 28))
+AGENCY_COLUMNS = (("填报单位", 30), ("报告年度", 9), ("所属地区", 12), ("单位代码", 20), ("文件", 28))  # META_COLUMNS
 SHEET_NAME_MAX = 31            # Excel's limit
 WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+ZIP_LEVEL = 1   # the 明细 sheets are tens of MB of XML: level 1 packs them 4x faster than zlib's default, 30% larger
 
 Number = int | Decimal
+
+
+class SummaryRows(Protocol):
+    """The accepted returns in use, in summary order (SummaryRow.sort_key): for each, the named
+    fields of its SummaryRow. The ledger answers from its columns; `in_memory` from a list."""
+
+    def __call__(self, *fields: str) -> Iterable[tuple]: ...
+
+
+def in_memory(rows: Iterable[SummaryRow | None]) -> SummaryRows:
+    ordered = sorted((r for r in rows if r is not None), key=SummaryRow.sort_key)
+    return lambda *fields: (tuple(getattr(r, f) for f in fields) for r in ordered)
 
 
 @dataclass
 class Group:
     """The accepted returns of one form version for one report year: one summed report. Only the
-    agencies' names and the running sums are kept, never the documents (thousands of them)."""
+    agencies' names and the running sums are kept, never the returns (thousands of them)."""
 
     spec: FormSpec
     year: int | None
     agencies: list[str]
-    sums: dict[str, Number]
+    totals: list[Number]          # per numeric table cell, in table order
 
     @property
     def count(self) -> int:
         return len(self.agencies)
 
-
-# --- selecting and adding up -------------------------------------------------------------------
-
-def accepted_docs(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The documents whose values can be trusted: accepted, of a known form."""
-    return [d for d in docs if _accepted(d)]
+    @property
+    def sums(self) -> dict[str, Number]:
+        """Per numeric table cell id, the exact sum."""
+        return dict(zip((c.id for c in table_cells(self.spec) if c.type.numeric), self.totals))
 
 
-def _accepted(d: dict[str, Any]) -> bool:
-    return d.get("status") == "accepted" and bool(d.get("form")) and d.get("values") is not None
-
-
-def table_cells(spec: FormSpec) -> list[ValueCell]:
-    """The values that are exported: every cell of the form's tables, in layout order."""
-    return [c for c in spec.layout.cells.values() if c.table is not None]
-
-
-def summary_order(d: dict[str, Any]) -> tuple:
-    """The order of the summary and of values.csv: form version, year, agency, file."""
-    year = d.get("year")
-    return (d["form"]["id"], year if year is not None else -1, d.get("agency") or "",
-            (d.get("source") or {}).get("file") or "")
-
-
-def ordered_docs(docs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The accepted documents in summary order. A source marked `in_summary_order` (the ledger's,
-    streamed from SQLite, which sorts) is taken as it comes, one document at a time, so that
-    thousands of returns never sit in memory together; anything else is filtered and sorted here."""
-    if getattr(docs, "in_summary_order", False):
-        return (d for d in docs if _accepted(d))
-    return iter(sorted(accepted_docs(docs), key=summary_order))
-
-
-def group_docs(docs: Iterable[dict[str, Any]]) -> list[Group]:
-    """Accepted documents by (form version, year), in form and year order, summed in one pass."""
+def group_rows(rows: SummaryRows) -> list[Group]:
+    """The returns by (form version, year), in form and year order, summed in one pass."""
     groups: list[Group] = []
     current: Group | None = None
-    numeric: list[str] = []
-    for d in ordered_docs(docs):
-        if current is None or (d["form"]["id"], d.get("year")) != (current.spec.id, current.year):
-            spec = get_spec(d["form"]["id"])
-            numeric = [c.id for c in table_cells(spec) if c.type.numeric]
-            current = Group(spec, d.get("year"), [], dict.fromkeys(numeric, 0))
+    for form, year, agency, sums in rows("form", "year", "agency", "sums"):
+        if current is None or (form, year) != (current.spec.id, current.year):
+            spec = get_spec(form)
+            current = Group(spec, year, [], [0] * sum(c.type.numeric for c in table_cells(spec)))
             groups.append(current)
-        current.agencies.append(d.get("agency") or "（未填单位）")
-        values, sums = d["values"], current.sums
-        for cid in numeric:
-            v = values.get(cid)
-            sums[cid] += v if type(v) is int else exact_number(v)    # ints, the common case, as they are
+        if len(sums) != len(current.totals):
+            raise ValueError(f"a stored summary row of {form} has {len(sums)} values; the form has {len(current.totals)}")
+        current.agencies.append(agency or "（未填单位）")
+        current.totals = list(map(add, current.totals, sums))
     return groups
-
-
-def sum_values(spec: FormSpec, docs: list[dict[str, Any]]) -> dict[str, Number]:
-    """Per numeric table cell, the exact sum over the documents."""
-    sums: dict[str, Number] = {}
-    for cell in table_cells(spec):
-        if not cell.type.numeric:
-            continue
-        total: Number = 0
-        for d in docs:
-            total += exact_number(d["values"].get(cell.id))
-        sums[cell.id] = total
-    return sums
-
-
-def exact_number(v: Any) -> Number:
-    """A document value as an exact number (blank counts as 0, as in the template)."""
-    if v is None or isinstance(v, bool):
-        return 0
-    if isinstance(v, (int, Decimal)):
-        return v
-    if isinstance(v, float):  # a document read with plain json: repr is the shortest exact text
-        return Decimal(repr(v))
-    return Decimal(str(v))
-
-
-def value_text(v: Any) -> str:
-    """A value as exact text: 14.495 stays 14.495, integers without a decimal point."""
-    if v is None:
-        return ""
-    if isinstance(v, Decimal):
-        return format(v, "f")
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
 
 
 # --- values.csv --------------------------------------------------------------------------------
 
-def csv_safe(text: str) -> str:
-    """Text that a spreadsheet program opening the CSV shows as text, never runs as a formula."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
-def values_rows(docs: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-    """One row per table value of every accepted document (typed: numbers stay numbers)."""
-    for d in ordered_docs(docs):
-        spec = get_spec(d["form"]["id"])
-        for cell in table_cells(spec):
-            yield {"agency": d.get("agency") or "", "year": d.get("year"), "form": spec.id,
-                   "table": cell.table, "row": cell.row_id, "column": cell.col_id, "spec_id": cell.id,
-                   "value": d["values"].get(cell.id)}
-
-
 def write_values_csv(docs: Iterable[dict[str, Any]], target: Path) -> None:
-    """values.csv: UTF-8 with a BOM (so Excel picks the encoding), one row per value."""
-    write_values_csv_rows((doc_csv_rows(d) for d in ordered_docs(docs)), target)
+    """values.csv of these documents' accepted ones: UTF-8 with a BOM (so Excel picks the
+    encoding), one row per value."""
+    write_values_csv_rows(in_memory(map(summary_row, docs)), target)
 
 
-def doc_csv_rows(doc: dict[str, Any]) -> str:
-    """One accepted document's rows of values.csv, as text: made once per return (kept by the
-    ledger), so that values.csv is put together from them without adding anything up again.
-    Byte for byte what csv.writer makes of values_rows([doc]): a row's fields are quoted each on
-    its own, so the fields the document and the form fix are encoded once, not once per value."""
-    if not _accepted(doc):
-        return ""
-    spec = get_spec(doc["form"]["id"])
-    head = _csv_fields([doc.get("agency") or "", doc.get("year"), spec.id])
-    values = doc["values"]
-    return "".join(f"{head},{cell_fields},{_csv_value(values.get(cid))}\r\n" for cid, cell_fields in _cell_fields(spec))
-
-
-_CELL_FIELDS: dict[int, tuple[FormSpec, list[tuple[str, str]]]] = {}
-
-
-def _cell_fields(spec: FormSpec) -> list[tuple[str, str]]:
-    """(spec id, its encoded table,row,column,spec_id fields) per exported cell, once per form."""
-    cached = _CELL_FIELDS.get(id(spec))
-    if cached is None or cached[0] is not spec:
-        fields = [(c.id, _csv_fields([c.table, c.row_id, c.col_id, c.id])) for c in table_cells(spec)]
-        cached = _CELL_FIELDS[id(spec)] = (spec, fields)
-    return cached[1]
-
-
-def _csv_fields(values: list[Any]) -> str:
-    """Fields as csv.writer joins them on a row (no line end)."""
-    text = io.StringIO()
-    csv.writer(text, lineterminator="").writerow([_csv_field(v) for v in values])
-    return text.getvalue()
-
-
-def _csv_value(v: Any) -> str:
-    if v is None:
-        return ""
-    if type(v) is int:          # digits and a sign: never quoted
-        return str(v)
-    return _csv_fields([v])
-
-
-def write_values_csv_rows(texts: Iterable[str], target: Path) -> None:
-    """values.csv from the documents' rows (doc_csv_rows), given in summary order."""
-    with atomic_path(Path(target)) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        csv.writer(fh).writerow(CSV_COLUMNS)
-        for text in texts:
-            fh.write(text)
-
-
-def _csv_field(v: Any) -> str:
-    if isinstance(v, str):
-        return csv_safe(v)
-    return value_text(v)  # numbers are numbers: -18 stays -18
+def write_values_csv_rows(rows: SummaryRows, target: Path) -> None:
+    """values.csv from the returns' stored rows, given in summary order."""
+    with atomic_path(Path(target)) as tmp, open(tmp, "wb") as fh:
+        fh.write(("\ufeff" + ",".join(CSV_COLUMNS) + "\r\n").encode("utf-8"))
+        for (csv_rows,) in rows("csv_rows"):
+            fh.write(zlib.decompress(csv_rows))
 
 
 # --- summary.xlsx ------------------------------------------------------------------------------
 
 def write_summary(docs: Iterable[dict[str, Any]], target: Path) -> None:
+    """summary.xlsx of these documents' accepted ones (see write_summary_rows)."""
+    write_summary_rows(in_memory(map(summary_row, docs)), target)
+
+
+def write_summary_rows(rows: SummaryRows, target: Path) -> None:
     """summary.xlsx: an overview, the summed tables per form version and year in the official
     layout, and per form version a sheet with one row per agency."""
     import xlsxwriter  # xlsxwriter: only when a workbook is written
 
-    groups = group_docs(docs)
-    with atomic_path(Path(target)) as tmp:
-        _write_summary_workbook(xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS), groups, docs)
+    groups = group_rows(rows)
+    with atomic_path(Path(target)) as tmp, _zip_level(xlsxwriter.workbook, ZIP_LEVEL):
+        _write_summary_workbook(xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS), groups, rows)
 
 
-def _write_summary_workbook(wb, groups: list[Group], docs: Iterable[dict[str, Any]]) -> None:
+@contextmanager
+def _zip_level(workbook_module, level: int):
+    """xlsxwriter packs with zipfile's default level and has no option for it: its module's
+    ZipFile is given `compresslevel` for the time of one write (the summary is written by one thread)."""
+    original = workbook_module.ZipFile
+    workbook_module.ZipFile = partial(zipfile.ZipFile, compresslevel=level)
+    try:
+        yield
+    finally:
+        workbook_module.ZipFile = original
+
+
+def _write_summary_workbook(wb, groups: list[Group], rows: SummaryRows) -> None:
 
     fmt = Formats(wb)
     extra = _ExtraFormats(wb)
@@ -247,11 +157,11 @@ def _write_summary_workbook(wb, groups: list[Group], docs: Iterable[dict[str, An
             ws = wb.add_worksheet(names.take(_sum_sheet_name(group, sl, groups)))
             _draw_sum_sheet(ws, group, sl, sums, checks, fmt, extra)
     streamed = []
-    # a second pass over the documents, in the same order: they come grouped by form version
-    for form_id, version_docs in groupby(ordered_docs(docs), key=lambda d: d["form"]["id"]):
+    # a second pass over the returns, in the same order: they come grouped by form version
+    for form_id, version_rows in groupby(rows("form", "sheet_row"), key=lambda r: r[0]):
         spec = get_spec(form_id)
         ws = _add_streamed_worksheet(wb, names.take(f"各单位明细（{spec.version}版）"))
-        _write_agency_rows(ws, spec, version_docs, extra)
+        _write_agency_rows(ws, spec, (sheet_row for _, sheet_row in version_rows), extra)
         streamed.append(ws)
     for ws in streamed:
         ws._opt_close()  # flush its row file: the workbook closes those only in whole-workbook streaming
@@ -384,119 +294,31 @@ def _write_number(ws, row: int, col: int, v: Any, cell_format) -> None:
         ws.write_number(row, col, float(v) if isinstance(v, Decimal) else v, cell_format)
 
 
-def _write_agency_rows(ws, spec: FormSpec, docs: Iterable[dict[str, Any]], f: _ExtraFormats) -> None:
-    """A row per agency, a column per value; header: the spec id, then the official label path."""
+def _write_agency_rows(ws, spec: FormSpec, sheet_rows: Iterable[str], f: _ExtraFormats) -> None:
+    """A row per agency, a column per value; header: the spec id, then the official label path.
+    The agency rows are the returns' stored XML (SummaryRow.sheet_row), written to the streamed
+    sheet's row file with their row numbers and this workbook's style indexes put in."""
     cells = table_cells(spec)
-    first = len(AGENCY_COLUMNS)
-    for col, (_, _, width) in enumerate(AGENCY_COLUMNS):
+    first = len(META_COLUMNS)
+    for col, (_, width) in enumerate(AGENCY_COLUMNS):
         ws.set_column(col, col, width)
     ws.set_column(first, first + len(cells) - 1, 16)
     ws.set_row(1, 96)
     # row by row, left to right: the sheet is streamed (see _add_streamed_worksheet)
-    kinds = [("decimal" if cell.type.kind == "decimal" else "integer") if cell.type.numeric else "text" for cell in cells]
-    ws.write_row(0, 0, [key for _, key, _ in AGENCY_COLUMNS] + [cell.id for cell in cells], f.head)
-    for col, text in enumerate([title for title, _, _ in AGENCY_COLUMNS] + [label_path(spec, c) for c in cells]):
+    ws.write_row(0, 0, [*META_COLUMNS, *(cell.id for cell in cells)], f.head)
+    for col, text in enumerate([title for title, _ in AGENCY_COLUMNS] + [label_path(spec, c) for c in cells]):
         ws.write_string(1, col, text, f.head_small)
-    ws._write_single_row(2)  # the header rows go out now; the agency rows follow as XML, see _AgencyRowsXml
-    rows = _AgencyRowsXml(ws, f, first)
+    ws._write_single_row(2)  # the header rows go out now; the agency rows follow as XML
+    styles = {"text": f.text._get_xf_index(), "integer": f.integer._get_xf_index(),
+              "decimal": f.decimal._get_xf_index()}
     last = 1
-    for last, d in enumerate(docs, start=2):
-        meta = [d.get("agency"), d.get("year"), d.get("region"), d.get("code"), (d.get("source") or {}).get("file")]
-        values = d["values"]
-        rows.write(last, meta, [values.get(cell.id) for cell in cells], kinds)
-    rows.close(last, first + len(cells) - 1)
+    for last, sheet_row in enumerate(sheet_rows, start=2):
+        ws.fh.write(fill_sheet_row(sheet_row, last + 1, styles))
+    if last >= 2:   # how far the data reaches (the sheet's dimension); these rows are written
+        ws._check_dimensions(last, first + len(cells) - 1)
+    ws.previous_row = last + 1
     ws.freeze_panes(2, 1)
     ws.autofilter(1, 0, last, first + len(cells) - 1)
-
-
-_EXACT_INT = 2 ** 53       # an int below this in magnitude is a float exactly: {:.16G} writes its plain digits
-
-
-class _AgencyRowsXml:
-    """The agency rows of a streamed sheet, written as the sheet's XML directly: the same XML
-    xlsxwriter writes for write_number / write_blank / write_string in constant_memory mode, at a
-    fraction of the cost (thousands of agencies × 200 values go through xlsxwriter's per-cell
-    machinery in seconds). Every text is escaped as data: unlike xlsxwriter's own streamed
-    strings, a text shaped like rich-text XML ("<r>…</r>") is never passed through as markup."""
-
-    def __init__(self, ws, f: _ExtraFormats, first: int):
-        from xlsxwriter.utility import xl_col_to_name  # xlsxwriter: only when a workbook is written
-
-        self.ws, self.fh = ws, ws.fh   # the row file of the streamed sheet (xlsxwriter's constant_memory)
-        self.first = first
-        self.names: list[str] = []
-        self.name = xl_col_to_name
-        self.formats = {"integer": f.integer, "decimal": f.decimal, "text": f.text}
-        self.xf_of: dict[str, int] = {}
-        # (column letters, kind, its style attribute) per value, made on the first row
-        self.value_cols: list[tuple[str, str, str]] | None = None
-
-    def xf(self, kind: str) -> int:
-        """A format's index, taken when first used, as xlsxwriter takes it: the same styles.xml."""
-        try:
-            return self.xf_of[kind]
-        except KeyError:
-            self.xf_of[kind] = self.formats[kind]._get_xf_index()
-            return self.xf_of[kind]
-
-    def _col(self, col: int) -> str:
-        try:
-            return self.names[col]
-        except IndexError:
-            while len(self.names) <= col:
-                self.names.append(self.name(len(self.names)))
-            return self.names[col]
-
-    def write(self, row: int, meta: list[Any], values: list[Any], kinds: list[str]) -> None:
-        n = row + 1
-        parts = [f'<row r="{n}">']
-        for col, v in enumerate(meta):
-            parts.append(self._text_or_number(f"{self._col(col)}{n}", v))
-        if self.value_cols is None:   # the formats' indexes taken in the order the cells use them, as ever
-            self.value_cols = [(self._col(self.first + i), kind, "" if kind == "text" else f'" s="{self.xf(kind)}"')
-                               for i, kind in enumerate(kinds)]
-        for (col, kind, style), v in zip(self.value_cols, values):
-            if kind == "text":
-                parts.append(self._text_or_number(f"{col}{n}", v))
-            elif v is None:
-                parts.append(f'<c r="{col}{n}{style}/>')
-            elif type(v) is int and -_EXACT_INT < v < _EXACT_INT:   # what {:.16G} writes of it: its digits
-                parts.append(f'<c r="{col}{n}{style}><v>{v}</v></c>')
-            else:
-                number = float(v) if isinstance(v, Decimal) else v   # as _write_number: the exact sum converts once
-                parts.append(f'<c r="{col}{n}{style}><v>{number:.16G}</v></c>')
-        parts.append("</row>")
-        self.fh.write("".join(parts))
-
-    @staticmethod
-    def _number(ref: str, v: Any, xf: int) -> str:
-        number = float(v) if isinstance(v, Decimal) else v   # as _write_number: the exact sum converts once
-        return f'<c r="{ref}" s="{xf}"><v>{number:.16G}</v></c>'
-
-    def _text_or_number(self, ref: str, v: Any) -> str:
-        if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
-            return self._number(ref, v, self.xf("integer"))
-        if v is None:
-            return f'<c r="{ref}" s="{self.xf("text")}"/>'
-        text = self.ws._escape_control_characters(str(v)[:32767])   # Excel's limit, as write_string
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-        return f'<c r="{ref}" s="{self.xf("text")}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
-
-    def close(self, last_row: int, last_col: int) -> None:
-        """Tell the sheet how far its data reaches (its dimension) and that these rows are written."""
-        if last_row >= 2:
-            self.ws._check_dimensions(last_row, last_col)
-        self.ws.previous_row = last_row + 1
-
-
-def _write_text_or_number(ws, row: int, col: int, v: Any, f: _ExtraFormats) -> None:
-    if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
-        _write_number(ws, row, col, v, f.integer)
-    elif v is None:
-        ws.write_blank(row, col, None, f.text)
-    else:
-        ws.write_string(row, col, str(v), f.text)  # agency text: a string, whatever it starts with
 
 
 def label_path(spec: FormSpec, cell: ValueCell) -> str:
@@ -505,17 +327,3 @@ def label_path(spec: FormSpec, cell: ValueCell) -> str:
     rows = [cell.sheet, *([table.title] if table is not None and table.title else []), *cell.label_path]
     cols = " > ".join(cell.column_path)
     return " > ".join(rows) + (f" | {cols}" if cols else "")
-
-
-def summary_partial(doc: dict) -> dict:
-    """What summary.xlsx and values.csv use of an accepted document: its identity and its table
-    values (texts bounded), kept in the ledger so that the summary never reads the JSON back."""
-    try:
-        cells = get_spec(doc["form"]["id"]).layout.cells
-    except (KeyError, TypeError):
-        cells = {}
-    values = {k: bounded_text(v) for k, v in (doc.get("values") or {}).items() if k in cells and cells[k].table is not None}
-    return {"status": doc.get("status"), "form": doc.get("form"), "agency": bounded_text(doc.get("agency"), 200),
-            "year": doc.get("year"), "region": bounded_text(doc.get("region"), 200),
-            "code": bounded_text(doc.get("code"), 200),
-            "source": {"file": bounded_text((doc.get("source") or {}).get("file"))}, "values": values}

@@ -9,47 +9,43 @@ report.html and summary.xlsx as a collection of the same numbers through ingest.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from xltool.fileio import write_atomic
 from xltool.findings import ACCEPTED, REJECTED
 from xltool.form.canonical import dumps
 from xltool.outputs.run_outputs import write_outputs
 from xltool.outputs.run_report import FileResult, RunReport
-from xltool.outputs.summary import doc_csv_rows, summary_order, summary_partial
+from xltool.outputs.summary import SummaryRows, in_memory
+from xltool.outputs.summary_rows import SummaryRow, summary_row
 from xltool.published.importer import ImportResult
 
 
 class ImportedDocuments:
     """The summary's source (outputs.run_outputs.SummarySource) over the imported documents."""
 
-    def __init__(self, partials: dict[str, dict[str, Any]]):
-        self._partials = partials
+    def __init__(self, rows: dict[str, SummaryRow | None]):
+        self._rows = rows
 
-    def partials(self, keys: set[str]) -> Iterable[dict[str, Any]]:
-        return sorted((self._partials[k] for k in keys if k in self._partials), key=summary_order)
-
-    def csv_rows(self, keys: set[str]) -> Iterable[str]:
-        return (doc_csv_rows(p) for p in self.partials(keys))
+    def summary_rows(self, keys: set[str]) -> SummaryRows:
+        return in_memory(self._rows[k] for k in keys if k in self._rows)
 
 
 def write_import_outputs(results: list[ImportResult], out: Path) -> RunReport:
     """run.json, report.html, summary.xlsx and values.csv for these imported reports, in `out`
     (where their JSON documents already are)."""
     out = Path(out)
-    files, partials = [], {}
+    files, rows = [], {}
     for r in results:
         entry = _file_result(r, out)
         files.append(entry)
         if entry.status == ACCEPTED:
-            partials[entry.path] = summary_partial(r.document)
+            rows[entry.path] = summary_row(r.document)
     files.sort(key=lambda f: f.path)
     sources = [str(Path(r.path).parent) for r in results]
     report = RunReport(os.path.commonpath(sources) if sources else "", str(out), files)
     write_atomic(out / "run.json", dumps(report.to_dict()))
-    write_outputs(report, ImportedDocuments(partials))
+    write_outputs(report, ImportedDocuments(rows))
     return report
 
 

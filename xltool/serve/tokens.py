@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltool.fileio import write_atomic
-from xltool.outputs.summary import FORMULA_TRIGGERS, csv_safe
+from xltool.outputs.summary_rows import FORMULA_TRIGGERS, csv_safe
 from xltool.serve.agencies import Member
 
 TOKENS_FILE = ".serve-tokens.json"

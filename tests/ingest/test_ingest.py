@@ -172,31 +172,56 @@ def test_a_blank_report_year_is_reported_as_missing_not_as_year_0(tmp_path):
     assert r.document["year"] is None and "报告年度" in r.findings[0].message
 
 
-def test_a_rerun_with_nothing_changed_does_not_encode_run_json_again_but_a_new_roster_is_seen(tmp_path, monkeypatch):
-    """Nothing checked again: run.json is not encoded again (thousands of entries cost a third of a
-    second). Its inputs are the files, their mtimes, the ledger's verdicts and the roster: a roster
-    with one more agency makes a new run.json."""
+def test_a_rerun_with_nothing_changed_copies_the_entries_but_a_new_roster_is_seen(tmp_path, monkeypatch):
+    """Nothing checked again: the entries of run.json and the sections of report.html are not made
+    again (thousands of them cost most of a re-run) but copied from the last run's files, around
+    counts written anew. Their inputs are the files, their mtimes, the ledger's verdicts and the
+    roster: a roster with one more agency makes them again."""
     from xltool.collection.status import load_roster
     from xltool.form.forms import get_spec as spec_of
     from xltool.generate.writer import Agency as Issued
     from xltool.generate.writer import WriteOptions as Options
     from xltool.generate.writer import write_workbook as write
     from xltool.ingest import run as run_module
+    from xltool.outputs import report_html, run_json
 
-    encoded = []
-    real = run_module.write_run_json
-    monkeypatch.setattr(run_module, "write_run_json", lambda *a: encoded.append(1) or real(*a))
+    encoded, drawn = [], []
+    real_line, real_section = run_json.entry_line, report_html._file_section
+    monkeypatch.setattr(run_json, "entry_line", lambda *a: encoded.append(1) or real_line(*a))
+    monkeypatch.setattr(report_html, "_file_section", lambda *a: drawn.append(1) or real_section(*a))
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
     write(spec_of("govinfo-annual-2021"), inbox / "甲局.xlsx", Issued("甲局", 2024), Options())
     roster = tmp_path / "r.csv"
     roster.write_text("单位名称\n甲局\n", encoding="utf-8")
-    for _ in range(3):                      # checked; reused (its entry now says "unchanged"); reused again
-        run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster))
-    assert len(encoded) == 2
-    before = (out / "run.json").read_bytes()
+    runs = [run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster)) for _ in range(3)]  # checked; reused; reused
+    assert [r.stats()["unchanged"] for r in runs] == [0, 1, 1] and len(encoded) == len(drawn) == 1
+    second = (out / "run.json").read_bytes(), (out / "report.html").read_bytes()
+    assert json.loads(second[0])["stats"]["unchanged"] == 1 and "与上次相同未重新校验 1" in second[1].decode()
+    assert [e for e in json.loads(second[0])["files"]] == [r.entry() for r in runs[0].files]
     roster.write_text("单位名称\n甲局\n乙局\n", encoding="utf-8")
     run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster))
-    assert len(encoded) == 3 and (out / "run.json").read_bytes() != before
+    assert len(encoded) == len(drawn) == 2 and (out / "run.json").read_bytes() != second[0]
     counts = json.loads((out / "run.json").read_text(encoding="utf-8"))["roster"]["counts"]
     assert counts["agencies"] == 2 and counts["missing"] == 1
+
+
+def test_outputs_edited_by_hand_are_made_again_not_copied(tmp_path):
+    """The entries are copied only from a run.json (and report.html) exactly as xltool wrote it."""
+    from xltool.form.forms import get_spec as spec_of
+    from xltool.generate.writer import Agency as Issued
+    from xltool.generate.writer import WriteOptions as Options
+    from xltool.generate.writer import write_workbook as write
+    from xltool.ingest.run import ingest as run_ingest
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    write(spec_of("govinfo-annual-2021"), inbox / "甲局.xlsx", Issued("甲局", 2024), Options())
+    run_ingest(inbox, out, jobs=1)
+    for name in ("run.json", "report.html"):
+        text = (out / name).read_text(encoding="utf-8")
+        (out / name).write_text(text.replace("甲局", "乙局"), encoding="utf-8")
+    report = run_ingest(inbox, out, jobs=1)
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["files"] == [r.entry() for r in report.files]
+    assert "乙局" not in (out / "run.json").read_text(encoding="utf-8")
+    assert "乙局" not in (out / "report.html").read_text(encoding="utf-8")

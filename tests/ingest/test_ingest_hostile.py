@@ -323,8 +323,8 @@ def test_a_rerun_sums_from_the_ledger_without_reading_the_documents_back(tmp_pat
     assert {row[0] for row in after} == {"局0", "局1", "局2", "局3"}
 
 
-def test_run_json_written_entry_by_entry_is_the_canonical_report_and_kept_when_unchanged(tmp_path):
-    from xltool.form.canonical import dumps
+def test_run_json_written_entry_by_entry_is_the_run_report_and_kept_when_unchanged(tmp_path):
+    from xltool.form.canonical import dumps, loads
 
     inbox = tmp_path / "inbox"
     return_file(inbox, "a.xlsx")
@@ -332,7 +332,9 @@ def test_run_json_written_entry_by_entry_is_the_canonical_report_and_kept_when_u
     out = tmp_path / "out"
     ingest(inbox, out, jobs=1)
     report = ingest(inbox, out, jobs=1)                 # everything unchanged now
-    assert (out / "run.json").read_text(encoding="utf-8") == dumps(report.to_dict())
+    text = (out / "run.json").read_text(encoding="utf-8")
+    assert loads(text) == loads(dumps(report.to_dict()))
+    assert [line.strip()[:12] for line in text.splitlines() if '"sha256": ' in line] == ['{"agency": "'] * 2  # a line a file
     written = (out / "run.json").stat().st_mtime_ns, (out / "report.html").stat().st_mtime_ns
     time.sleep(0.01)
     ingest(inbox, out, jobs=1)                          # the same report again: nothing rewritten

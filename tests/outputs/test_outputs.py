@@ -493,10 +493,11 @@ def test_run_report_skipped_and_unidentified_files():
 
 def test_run_report_marks_superseded_and_unchanged_files():
     older = {"path": "a/局_2024.xlsx", "status": ACCEPTED, "agency": "某局", "year": 2024, "form": "govinfo-annual-2021",
-             "errors": 0, "warnings": 0, "findings": [], "superseded_by": "b/局_2024.xlsx", "unchanged": True}
+             "errors": 0, "warnings": 0, "findings": [], "superseded_by": "b/局_2024.xlsx",
+             "checked_at": "2026-11-30T08:15:02+00:00"}
     page = render_run_report({"stats": {"files": 1, "accepted": 1, "superseded": 1, "unchanged": 1}, "files": [older]})
-    assert "已由“b/局_2024.xlsx”取代，不计入汇总" in page and "与上次相同，沿用上次结果" in page
-    assert "被新文件取代 1" in page
+    assert "已由“b/局_2024.xlsx”取代，不计入汇总" in page and "校验于 2026-11-30 08:15 UTC" in page
+    assert "被新文件取代 1" in page and "与上次相同未重新校验 1" in page
 
 
 def test_run_report_is_self_contained(run_report_html):

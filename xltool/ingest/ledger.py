@@ -222,11 +222,12 @@ class Ledger:
         return out
 
     def record(self, entry: dict[str, Any], key: str, stat: FileStat, retry: bool = False,
-               summary: SummaryRow | None = None) -> None:
+               summary: SummaryRow | None = None) -> str:
         """One file's verdict: appended to `history` and kept in `files`, with `stat` as taken before
         the file was read, and for an accepted return its share of the summary. A verdict to `retry`
         (a time-out, a crash: more about this run than about the file) is kept for this run's summary
-        but never reused: it is stored with no stat and no hash. Committed with its batch."""
+        but never reused: it is stored with no stat and no hash. Committed with its batch. Returns the
+        entry as stored (what a later run reuses)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         raw = _raw(key)
         if retry:
@@ -235,16 +236,18 @@ class Ledger:
             sha = entry["sha256"]
         sums, sheet_row, csv_rows = ((_compact(summary.sums), summary.sheet_row, summary.csv_rows)
                                      if summary is not None else (None, None, None))
+        entry_text = _compact(entry)
         self._begin()
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,
                          entry.get("form"), entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"),
-                         entry.get("feedback"), _compact(entry), sums, sheet_row, csv_rows, now))
+                         entry.get("feedback"), entry_text, sums, sheet_row, csv_rows, now))
         self.db.execute("INSERT INTO history (key, path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, entry["sha256"], entry.get("form"),
                          entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"), now))
         self._done_one()
+        return entry_text
 
     def touch(self, key: str, stat: FileStat) -> None:
         """Same content, new times or inode (copied again, touched): remember them."""

@@ -13,6 +13,7 @@ import os
 import signal
 import stat
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from xltool.checks.identify import identify
@@ -177,6 +178,7 @@ def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None 
     back to the parent: the entry, and for an accepted return its share of the summary."""
     started = time.monotonic()
     r = process_file(path, inbox)
+    r.checked_at = checked_now()
     write_json(out, r)
     if r.status == REJECTED and r.form is not None:
         name = feedback_name(r.raw_path)
@@ -190,6 +192,11 @@ def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None 
         r.summary = summary_row(r.document)
     r.source = r.workbook = r.document = None
     return r
+
+
+def checked_now() -> str:
+    """A verdict's time: UTC, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def write_json(out: Path, r: FileResult) -> None:

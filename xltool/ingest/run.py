@@ -18,9 +18,8 @@ from pathlib import Path
 
 from xltool.collection.attach import attach_collection
 from xltool.collection.status import Roster
-from xltool.fileio import FolderBusy, FolderLock, atomic_path, clear_temp_files, write_atomic
+from xltool.fileio import FolderBusy, FolderLock, clear_temp_files
 from xltool.findings import WARNING, Code, printable
-from xltool.form.canonical import dumps
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Ledger
 from xltool.ingest.pipeline import (
@@ -33,6 +32,7 @@ from xltool.ingest.pipeline import (
 )
 from xltool.ingest.walk import candidates
 from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
+from xltool.outputs.run_json import write_run_json
 from xltool.outputs.run_outputs import write_outputs
 from xltool.outputs.run_report import FileResult, RunReport
 from xltool.version import __version__
@@ -129,7 +129,7 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         known = {} if full else ledger.take_known()
         inbox_prefix = len(os.path.join(os.fspath(inbox), ""))   # the walk's paths all start with it
         out_folder = os.fspath(out)
-        same_run = hashlib.sha256(f"{__version__}\0{inbox}\0{out}\0".encode("utf-8", "surrogateescape"))
+        inputs: dict[str, bytes] = {}           # per file: what its entry is made from (see _entries_key)
         for path in files:
             key = os.fspath(path)[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
             stats[key], reused = _reuse(path, key, out_folder, known, ledger)
@@ -137,8 +137,7 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
                 todo.append(path)
                 continue
             results[key] = reused
-            same_run.update(f"{key}\0{stats[key].mtime_ns}\0".encode("utf-8", "surrogateescape"))
-            same_run.update(known[key].entry_text.encode("utf-8", "surrogateescape"))
+            inputs[key] = _entry_input(key, stats[key], known[key].entry_text)
             if on_file:
                 on_file(reused)
         del known   # its entries are in the results now: not twice in memory
@@ -149,8 +148,9 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
                 r.document = None
             # a crash or a time-out says more about this run than about the file: try it again next time
             retry = any(f.code in RETRY_CODES for f in r.findings)
-            ledger.record(r.entry(), r.raw_path, stats.get(r.raw_path) or FileStat.missing(), retry=retry,
-                          summary=r.summary)
+            stat = stats.get(r.raw_path) or FileStat.missing()
+            stored = ledger.record(r.entry(), r.raw_path, stat, retry=retry, summary=r.summary)
+            inputs[r.raw_path] = _entry_input(r.raw_path, stat, stored)
             r.summary = None    # kept by the ledger: the summary reads it from there
             results[r.raw_path] = r
             if on_file:
@@ -165,46 +165,36 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
             notices.extend(annotate_previous_year(ordered, out, previous))
         report = RunReport(str(inbox), str(out), ordered, notices)
         attach_collection(report, roster)
-        run_key = _run_key(same_run, todo, notices, previous, roster)
-        run_json_sha = _unchanged_run_json(out, run_key) or write_run_json(out / "run.json", report)
-        write_atomic(out / RUN_KEY, f"{run_key or ''} {run_json_sha}")
-        write_outputs(report, ledger, run_json_sha)
+        entries_key = _entries_key(inputs, inbox, out, previous, roster)
+        run_json_sha = write_run_json(out / "run.json", report, entries_key)
+        write_outputs(report, ledger, run_json_sha, entries_key)
         return report
     finally:
         ledger.close()
 
 
-RUN_KEY = ".run-key"     # what run.json was made from last time, and its sha256
+def _entry_input(key: str, stat: FileStat, entry_text: str) -> bytes:
+    """What one file's entry in the run report is made from: its name, its mtime (the newest
+    return supersedes) and its verdict as the ledger stores it."""
+    return hashlib.sha256(f"{key}\0{stat.mtime_ns}\0{entry_text}".encode("utf-8", "surrogateescape")).digest()
 
 
-def _run_key(same_run, todo: list, notices: list, previous, roster) -> str | None:
-    """What decides run.json when no file was checked again: every file's name, mtime (the newest
-    return supersedes) and the ledger's verdict, the roster's bytes, the version and the folders.
-    None when something else could change it (a file checked in this run, a notice, --previous)."""
-    if todo or notices or previous is not None:
+def _entries_key(inputs: dict[str, bytes], inbox: Path, out: Path, previous, roster) -> str | None:
+    """A name for the run report's entries: every file's input (_entry_input), the roster's bytes
+    (a return not on it gets a finding), the version and the folders. Two runs with the same key
+    make the same entries, so run.json and report.html copy them from the last run's files
+    (outputs.spliced_file). None with --previous, whose folder is not part of the key."""
+    if previous is not None:
         return None
+    key = hashlib.sha256(f"{__version__}\0{inbox}\0{out}\0".encode("utf-8", "surrogateescape"))
     if roster is not None:
         try:
-            same_run.update(Path(roster.path).read_bytes())
+            key.update(Path(roster.path).read_bytes())
         except OSError:
             return None
-    return same_run.hexdigest()
-
-
-def _unchanged_run_json(out: Path, run_key: str | None) -> str | None:
-    """run.json's sha256 when it was made from exactly this run's inputs and is still as written:
-    a re-run with nothing changed does not encode thousands of entries again to learn that."""
-    if run_key is None:
-        return None
-    try:
-        saved_key, saved_sha = (out / RUN_KEY).read_text(encoding="utf-8").split()
-    except (OSError, ValueError):
-        return None
-    if saved_key != run_key or not (out / "run.json").is_file():
-        return None
-    if os.stat(out / "run.json").st_mtime_ns > os.stat(out / RUN_KEY).st_mtime_ns:
-        return None     # run.json was written after the key (by hand, or a run killed in between)
-    return saved_sha
+    for name in sorted(inputs, key=os.fsencode):
+        key.update(inputs[name])
+    return key.hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -226,51 +216,6 @@ def sync_folder(folder: Path) -> None:
     except (OSError, AttributeError):
         pass
     os.sync()
-
-
-class _Unchanged(Exception):
-    pass
-
-
-_FILES_MARK = "\u0000files\u0000"   # stands for the file entries while the rest of run.json is encoded
-
-
-def write_run_json(target: Path, report: RunReport) -> str:
-    """run.json, byte for byte what form.canonical.dumps makes of report.to_dict(), but encoded
-    entry by entry straight to disk (never the whole text in memory); left as it is when the
-    content is the same (a re-run with nothing changed). Returns the content's sha256."""
-    frame = dumps({**report.to_dict(entries=False), "files": [_FILES_MARK]})
-    head, tail = frame.split(dumps(_FILES_MARK).strip(), 1)
-    before = _sha256_or_none(target)
-    h = hashlib.sha256()
-    try:
-        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-            def put(text: str) -> None:
-                data = text.encode("utf-8")
-                h.update(data)
-                fh.write(data)
-
-            if not report.files:
-                put(dumps(report.to_dict()))
-            else:
-                put(head)
-                for i, r in enumerate(report.files):
-                    # an entry two levels down: every line indented 4 more (JSON strings hold no raw newline)
-                    put(("" if i == 0 else ",\n    ") + dumps(r.entry()).rstrip("\n").replace("\n", "\n    "))
-                put(tail)
-            fh.flush()
-            if h.hexdigest() == before:
-                raise _Unchanged()
-    except _Unchanged:
-        pass
-    return h.hexdigest()
-
-
-def _sha256_or_none(path: Path) -> str | None:
-    try:
-        return sha256_of(path)
-    except OSError:
-        return None
 
 
 def _unreadable_folder(folder: str, inbox: Path, e: OSError):

@@ -20,7 +20,14 @@ from xltool.calc.model import model_for
 from xltool.findings import ERROR, REJECTED, Code
 from xltool.form.canonical import document
 from xltool.form.forms import available_forms, get_spec
-from xltool.ingest.pipeline import FATAL_OUTPUT_ERRNOS, PARENT_HASH_LIMIT, raw_relative, relative_name, sha256_of
+from xltool.ingest.pipeline import (
+    FATAL_OUTPUT_ERRNOS,
+    PARENT_HASH_LIMIT,
+    checked_now,
+    raw_relative,
+    relative_name,
+    sha256_of,
+)
 from xltool.outputs.run_report import FileResult
 
 FILE_TIMEOUT = Code("file-timeout", ERROR,
@@ -115,7 +122,7 @@ def _failed(path: Path, inbox: Path, finding):
     except OSError:
         digest = ""
     rel, key = relative_name(path, inbox), raw_relative(path, inbox)
-    r = FileResult(rel, size, mtime, digest, REJECTED, [finding], key="" if key == rel else key)
+    r = FileResult(rel, size, mtime, digest, REJECTED, [finding], key="" if key == rel else key, checked_at=checked_now())
     r.document = document(spec=None, values=None, findings=r.findings, file_name=Path(r.path).name, sha256=digest,
                           status=REJECTED)
     return r

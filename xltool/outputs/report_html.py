@@ -254,18 +254,21 @@ def _file_section(i: int, entry: dict[str, Any], feedback_path: str | None) -> s
     return (f'<section class="file {cls}" id="file-{i}" data-status="{esc(status)}">\n'
             f"<h2>{_status_badge(status)}<span>{esc(_agency(entry))}</span>{_tags(entry)}</h2>\n"
             f'<div class="meta">{esc(year)} · {esc(entry.get("form") or "报表未识别")} · '
-            f'<code>{esc(entry.get("path"))}</code></div>\n{counts}\n{body}\n</section>')
+            f'<code>{esc(entry.get("path"))}</code>{_checked_at(entry)}</div>\n{counts}\n{body}\n</section>')
+
+
+def _checked_at(entry: dict[str, Any]) -> str:
+    """When the verdict was given (UTC; a re-run reuses the verdict of an unchanged file, and its time)."""
+    at = entry.get("checked_at")
+    return f' · 校验于 {esc(str(at)[:16].replace("T", " "))} UTC' if at else ""
 
 
 def _tags(entry: dict[str, Any]) -> str:
-    """What the run knows beyond the file itself: a newer return replaces it; it was seen before."""
-    tags = ""
+    """What the run knows beyond the file itself: a newer return replaces it."""
     if entry.get("superseded_by"):
-        tags += (f'<span class="tag">已由“{esc(entry["superseded_by"])}”取代，不计入汇总 / '
-                 f"superseded, not in the summary</span>")
-    if entry.get("unchanged"):
-        tags += '<span class="tag">与上次相同，沿用上次结果 / unchanged since the last run</span>'
-    return tags
+        return (f'<span class="tag">已由“{esc(entry["superseded_by"])}”取代，不计入汇总 / '
+                f"superseded, not in the summary</span>")
+    return ""
 
 
 def _by_code(findings: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

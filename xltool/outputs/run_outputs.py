@@ -9,16 +9,16 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
-from xltool.fileio import atomic_path, write_atomic
+from xltool.fileio import write_atomic
 from xltool.findings import ACCEPTED, REJECTED
 from xltool.outputs import report_html as page
 from xltool.outputs.feedback import write_feedback
 from xltool.outputs.output_names import FEEDBACK_DIR
 from xltool.outputs.run_report import FileResult, RunReport, bounded_text
+from xltool.outputs.spliced_file import write_spliced
 from xltool.outputs.summary import SummaryRows, write_summary_rows, write_values_csv_rows
 
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
-REPORT_KEY = ".report-key"        # which run report and feedback links report.html was made from
 
 class SummarySource(Protocol):
     """What the summary is made from: the stored SummaryRow fields of the accepted returns in use
@@ -40,13 +40,15 @@ def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool
         return False
 
 
-def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | None = None) -> None:
+def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | None = None,
+                  entries_key: str | None = None) -> None:
     """After run.json: links to the feedback workbooks the workers drew for the rejected returns in
     use (this process never draws one: a hostile file would do it here, without limits),
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set
-    changed, from the rows the ledger keeps), and report.html linking them. values.csv, hundreds
-    of MB at thousands of returns and mostly the disk's work, is written by a second thread while
-    this one draws the workbook and the page."""
+    changed, from the rows the ledger keeps), and report.html linking them (its file sections
+    copied from the last page when `entries_key`, see ingest.run, is the same). values.csv,
+    hundreds of MB at thousands of returns and mostly the disk's work, is written by a second
+    thread while this one draws the workbook and the page."""
     out = Path(report.out)
     links: dict[str, str] = {}
     for r in report.files:
@@ -55,36 +57,40 @@ def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | 
     _remove_stale_feedback(out, {r.feedback for r in report.files if r.feedback})
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="values-csv") as background:
         summaries_written = _write_summaries(report, out, source, background)
-        key = hashlib.sha256(((run_json_sha or "") + repr(sorted(links.items()))).encode("utf-8")).hexdigest()
-        if run_json_sha is None or _read_key(out / REPORT_KEY) != key or not (out / "report.html").is_file():
-            write_report_html(report, links, out / "report.html")   # else: the same run report, the same page
-            write_atomic(out / REPORT_KEY, key)
+        sections_key = None if entries_key is None else hashlib.sha256(
+            f"{entries_key}\0{sorted(links.items())!r}".encode("utf-8", "surrogateescape")).hexdigest()
+        write_report_html(report, links, out / "report.html", sections_key)
         summaries_written()
 
 
-def write_report_html(report: RunReport, links: dict[str, str], target: Path) -> None:
+def write_report_html(report: RunReport, links: dict[str, str], target: Path, sections_key: str | None = None) -> None:
     """report.html, byte for byte report_html.render_run_report(report.to_dict(), links), written
     file section by file section: the full entries (findings and all) of thousands of files are never
     in memory together, only the few fields the index and the order need (tests/test_outputs.py
-    checks that both give the same page)."""
+    checks that both give the same page). The index and the sections are the body of a spliced
+    file (outputs.spliced_file), named by `sections_key`; the counts above them are written anew."""
 
     head = report.to_dict(entries=False)
-    light = sorted(((_index_fields(r), i) for i, r in enumerate(report.files)), key=lambda e: page._file_order(e[0]))
     parts = [page._header(head)]
     if head.get("roster"):
         parts.append(page._progress(head["roster"]))
-    parts += [page._totals(head.get("stats") or {}), page._toolbar(), page._index([e for e, _ in light])]
-    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-        fh.write((f'<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-                  f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-                  f"<title>收件校验报告 / Ingest report</title>\n<style>{page.PAGE_CSS}</style>\n</head>\n<body>\n"
-                  f"<main>\n" + "\n".join(parts)).encode())
+    parts += [page._totals(head.get("stats") or {}), page._toolbar()]
+    top = (f'<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+           f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+           f"<title>收件校验报告 / Ingest report</title>\n<style>{page.PAGE_CSS}</style>\n</head>\n<body>\n"
+           f"<main>\n" + "\n".join(parts) + "\n")
+    bottom = (f'\n<footer>xltool {page.esc(head.get("xltool_version"))} · 本页为离线文件，不连接网络 / '
+              f"offline page, no network access</footer>"
+              f"\n</main>\n<script>{page.FILTER_JS}</script>\n</body>\n</html>\n")
+
+    def sections(put) -> None:
+        light = sorted(((_index_fields(r), i) for i, r in enumerate(report.files)), key=lambda e: page._file_order(e[0]))
+        put(page._index([e for e, _ in light]).encode())
         for n, (_fields, i) in page._numbered(light):
             entry = report.files[i].entry()
-            fh.write(("\n" + page._file_section(n, entry, links.get(entry.get("path", "")))).encode())
-        fh.write((f'\n<footer>xltool {page.esc(head.get("xltool_version"))} · 本页为离线文件，不连接网络 / '
-                  f"offline page, no network access</footer>"
-                  f"\n</main>\n<script>{page.FILTER_JS}</script>\n</body>\n</html>\n").encode())
+            put(("\n" + page._file_section(n, entry, links.get(entry.get("path", "")))).encode())
+
+    write_spliced(target, top.encode(), sections_key, sections, bottom.encode())
 
 
 def _index_fields(r: FileResult) -> dict[str, Any]:

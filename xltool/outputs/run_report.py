@@ -69,6 +69,7 @@ class FileResult:
     document: dict[str, Any] | None = None
     json: str | None = None          # output path, relative to the output folder
     unchanged: bool = False          # known to the ledger with the same content: not processed again
+    checked_at: str | None = None    # when the verdict was given (UTC, ISO 8601): this run, or the one it comes from
     superseded_by: str | None = None  # a newer return of the same agency and year
     issued_agency: str | None = None  # the agency the template was issued to (its hidden sheet)
     code: str | None = None          # 统一社会信用代码, from the code cell or the hidden sheet
@@ -93,10 +94,12 @@ class FileResult:
         return self.key or self.path
 
     def entry(self) -> dict[str, Any]:
-        """The run report's entry for this file: every text bounded, at most FINDINGS_MAX findings."""
+        """The run report's entry for this file: every text bounded, at most FINDINGS_MAX findings.
+        What the file was found to be, never what this run did with it (`unchanged` is in the counts
+        only), so that a re-run that finds the same gives the same entry."""
         e = {"path": self.path, "size": self.size, "sha256": self.sha256, "status": self.status,
              "form": self.form, "agency": bounded_text(self.agency, 200), "year": self.year, "json": self.json,
-             "feedback": self.feedback, "errors": self.errors, "warnings": self.warnings, "unchanged": self.unchanged,
+             "feedback": self.feedback, "errors": self.errors, "warnings": self.warnings, "checked_at": self.checked_at,
              "superseded_by": self.superseded_by, "issued_agency": bounded_text(self.issued_agency, 200),
              "code": bounded_text(self.code, 64), "findings": [f.to_dict() for f in bounded_findings(self.findings)]}
         if self.raw_path != self.path:   # a name that is not UTF-8: its bytes, shown as \xNN
@@ -107,7 +110,8 @@ class FileResult:
     def from_entry(cls, e: dict[str, Any], mtime: float, key: str = "") -> FileResult:
         return cls(e["path"], e["size"], mtime, e["sha256"], e["status"], [Finding.from_dict(f) for f in e["findings"]],
                    e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"), feedback=e.get("feedback"),
-                   key=key if key != e["path"] else "", issued_agency=e.get("issued_agency"), code=e.get("code"))
+                   key=key if key != e["path"] else "", issued_agency=e.get("issued_agency"), code=e.get("code"),
+                   checked_at=e.get("checked_at"))
 
 
 def printable_bytes(raw: str) -> str:

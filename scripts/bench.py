@@ -649,7 +649,19 @@ def measure_interleaved(inbox: Path, files: list[Path], alternates: list[Path], 
     return result
 
 
+def compile_bytecode() -> None:
+    """xltool's modules compiled to bytecode first, as `pip install` does: where
+    PYTHONDONTWRITEBYTECODE is set (this machine sets it) an editable install would otherwise
+    compile every module from source at each start, which no installed copy does."""
+    import compileall
+
+    import xltool
+
+    compileall.compile_dir(str(Path(xltool.__file__).parent), quiet=1)
+
+
 def run(args) -> dict:
+    compile_bytecode()
     bases_dir, corpus = cached_corpus(Path(args.cache).expanduser(), args.n, args.rejected_share, args.seed)
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     forms = {name: m["form"] for name, m in manifest["files"].items()}

@@ -9,6 +9,7 @@ and for tests that every code has both languages).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -94,7 +95,7 @@ class Code:
                        message=_fmt(self.zh, shown), message_en=_fmt(self.en, shown))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # thousands per run: no __dict__ each
 class Finding:
     code: str
     severity: str
@@ -115,7 +116,8 @@ class Finding:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
-        return cls(code=d["code"], severity=d["severity"], sheet=d.get("sheet"), cell=d.get("cell"),
+        # a run holds thousands: their few codes and severities are shared, not copied per finding
+        return cls(code=sys.intern(d["code"]), severity=sys.intern(d["severity"]), sheet=d.get("sheet"), cell=d.get("cell"),
                    ids=tuple(d.get("ids", ())), args=dict(d.get("args", {})),
                    message=d.get("message", ""), message_en=d.get("message_en", ""))
 

@@ -63,7 +63,7 @@ class LedgerTooNew(RuntimeError):
     """The ledger was written by a newer xltool: its layout is not known here."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Known:
     size: int
     mtime_ns: int
@@ -79,7 +79,7 @@ class Known:
         return loads(self.entry_text)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileStat:
     """What tells the ledger a file may have changed: any difference means the content is hashed again."""
 

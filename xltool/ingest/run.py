@@ -21,7 +21,7 @@ from xltool.collection.status import Roster
 from xltool.fileio import FolderBusy, FolderLock, clear_temp_files
 from xltool.findings import WARNING, Code, printable
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
-from xltool.ingest.ledger import FileStat, Ledger
+from xltool.ingest.ledger import FileStat, Known, Ledger
 from xltool.ingest.pipeline import (
     PARENT_HASH_LIMIT,
     RETRY_CODES,
@@ -132,15 +132,15 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         inputs: dict[str, bytes] = {}           # per file: what its entry is made from (see _entries_key)
         for path in files:
             key = os.fspath(path)[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
-            stats[key], reused = _reuse(path, key, out_folder, known, ledger)
+            stats[key], reused, entry_text = _reuse(path, key, out_folder, known.pop(key, None), ledger)
             if reused is None:
                 todo.append(path)
                 continue
             results[key] = reused
-            inputs[key] = _entry_input(key, stats[key], known[key].entry_text)
+            inputs[key] = _entry_input(key, stats[key], entry_text)
             if on_file:
                 on_file(reused)
-        del known   # its entries are in the results now: not twice in memory
+        del known   # what is left: files no longer in the inbox (each entry was taken as its file was reached)
 
         def done(path: Path, r: FileResult) -> None:
             if r.document is not None:  # a file whose worker gave no answer
@@ -226,31 +226,30 @@ def _unreadable_folder(folder: str, inbox: Path, e: OSError):
     return FOLDER_UNREADABLE.at(name=name, reason=e.strerror or type(e).__name__)
 
 
-def _reuse(path: Path, key: str, out: str, known, ledger) -> tuple[FileStat, FileResult | None]:
-    """The file's stat now, and the ledger's verdict when its content is what it saw last time. Any
-    difference in size, mtime, ctime or inode means the content is hashed and compared again
-    (content can change with the size and mtime put back)."""
+def _reuse(path: Path, key: str, out: str, k: Known | None, ledger) -> tuple[FileStat, FileResult | None, str]:
+    """The file's stat now, and the ledger's verdict `k` (with its stored text) when the content is
+    what the ledger saw last time. Any difference in size, mtime, ctime or inode means the content
+    is hashed and compared again (content can change with the size and mtime put back)."""
     try:
         stat = FileStat.of(os.lstat(path))
     except OSError:
-        return FileStat.missing(), None
-    k = known.get(key)
+        return FileStat.missing(), None, ""
     if k is None:
-        return stat, None
+        return stat, None, ""
     if k.json and not os.path.isfile(os.path.join(out, k.json)):
-        return stat, None  # its output went missing: make it again
+        return stat, None, ""  # its output went missing: make it again
     if k.feedback and not os.path.isfile(os.path.join(out, k.feedback)):
-        return stat, None
+        return stat, None, ""
     if (stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino) != (k.size, k.mtime_ns, k.ctime_ns, k.ino):
         try:
             if not k.sha256 or stat.size != k.size or sha256_of(path, PARENT_HASH_LIMIT) != k.sha256:
-                return stat, None
+                return stat, None, ""
         except OSError:
-            return stat, None
+            return stat, None, ""
         ledger.touch(key, stat)
     try:
         r = FileResult.from_entry(k.entry, stat.mtime_ns / 1e9, key)
     except (ValueError, KeyError, TypeError, AttributeError):
-        return stat, None   # a record the ledger cannot give back: check the file again
+        return stat, None, ""   # a record the ledger cannot give back: check the file again
     r.unchanged = True
-    return stat, r
+    return stat, r, k.entry_text

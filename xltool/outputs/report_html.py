@@ -228,16 +228,21 @@ def _agency(entry: dict[str, Any]) -> str:
     return entry.get("agency") or "（未识别单位）"
 
 
+INDEX_HEAD = ('<table class="index">\n<thead><tr><th>状态</th><th>单位 agency</th><th>年度 year</th><th>报表 form</th>'
+              "<th>文件 file</th><th>错误</th><th>警告</th></tr></thead>\n<tbody>\n")
+INDEX_TAIL = "\n</tbody>\n</table>"
+
+
 def _index(files: list[dict[str, Any]]) -> str:
-    rows = []
-    for i, f in _numbered(files):
-        rows.append(f'<tr data-status="{esc(f.get("status"))}"><td>{_status_badge(f.get("status"))}</td>'
-                    f'<td><a href="#file-{i}">{esc(_agency(f))}</a></td><td>{esc(f.get("year"))}</td>'
-                    f'<td>{esc(f.get("form"))}</td><td class="path">{esc(f.get("path"))}</td>'
-                    f'<td class="n">{esc(f.get("errors", 0))}</td><td class="n">{esc(f.get("warnings", 0))}</td></tr>')
-    head = ("<tr><th>状态</th><th>单位 agency</th><th>年度 year</th><th>报表 form</th><th>文件 file</th>"
-            "<th>错误</th><th>警告</th></tr>")
-    return f'<table class="index">\n<thead>{head}</thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>"
+    return INDEX_HEAD + "\n".join(index_row(i, f) for i, f in _numbered(files)) + INDEX_TAIL
+
+
+def index_row(i: int, f: dict[str, Any]) -> str:
+    """A file's row in the index at the top of the page (`f`: the fields of its entry it shows)."""
+    return (f'<tr data-status="{esc(f.get("status"))}"><td>{_status_badge(f.get("status"))}</td>'
+            f'<td><a href="#file-{i}">{esc(_agency(f))}</a></td><td>{esc(f.get("year"))}</td>'
+            f'<td>{esc(f.get("form"))}</td><td class="path">{esc(f.get("path"))}</td>'
+            f'<td class="n">{esc(f.get("errors", 0))}</td><td class="n">{esc(f.get("warnings", 0))}</td></tr>')
 
 
 def _file_section(i: int, entry: dict[str, Any], feedback_path: str | None) -> str:

@@ -84,9 +84,13 @@ def write_report_html(report: RunReport, links: dict[str, str], target: Path, se
               f"\n</main>\n<script>{page.FILTER_JS}</script>\n</body>\n</html>\n")
 
     def sections(put) -> None:
-        light = sorted(((_index_fields(r), i) for i, r in enumerate(report.files)), key=lambda e: page._file_order(e[0]))
-        put(page._index([e for e, _ in light]).encode())
-        for n, (_fields, i) in page._numbered(light):
+        # the page's order, as page._file_order, kept as (key, index) only: thousands of files
+        order = sorted(range(len(report.files)), key=lambda i: page._file_order(_index_fields(report.files[i])))
+        put(page.INDEX_HEAD.encode())
+        for n, i in page._numbered(order):
+            put((("\n" if n > 1 else "") + page.index_row(n, _index_fields(report.files[i]))).encode())
+        put(page.INDEX_TAIL.encode())
+        for n, i in page._numbered(order):
             entry = report.files[i].entry()
             put(("\n" + page._file_section(n, entry, links.get(entry.get("path", "")))).encode())
 

@@ -6,6 +6,7 @@ reads or writes files.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +56,7 @@ def bounded_findings(findings: list[Finding]) -> list[Finding]:
     return [bounded_finding(f) for f in findings[:shown]] + [MORE_FINDINGS.at(count=len(findings) - shown, shown=shown)]
 
 
-@dataclass
+@dataclass(slots=True)   # one per inbox file, held for the run's report: no __dict__ each
 class FileResult:
     path: str                        # relative to the inbox, with / separators, always valid Unicode (shown)
     size: int
@@ -108,10 +109,18 @@ class FileResult:
 
     @classmethod
     def from_entry(cls, e: dict[str, Any], mtime: float, key: str = "") -> FileResult:
-        return cls(e["path"], e["size"], mtime, e["sha256"], e["status"], [Finding.from_dict(f) for f in e["findings"]],
-                   e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"), feedback=e.get("feedback"),
-                   key=key if key != e["path"] else "", issued_agency=e.get("issued_agency"), code=e.get("code"),
-                   checked_at=e.get("checked_at"))
+        agency = e.get("agency")
+        issued = e.get("issued_agency")
+        return cls(e["path"], e["size"], mtime, e["sha256"], _shared(e["status"]),
+                   [Finding.from_dict(f) for f in e["findings"]], _shared(e.get("form")), agency, e.get("year"),
+                   json=e.get("json"), feedback=e.get("feedback"), key=key if key != e["path"] else "",
+                   issued_agency=agency if issued == agency else issued, code=e.get("code"),
+                   checked_at=_shared(e.get("checked_at")))
+
+
+def _shared(text: str | None) -> str | None:
+    """One copy of a string thousands of results repeat (a status, a form id, a time to the second)."""
+    return None if text is None else sys.intern(text)
 
 
 def printable_bytes(raw: str) -> str:

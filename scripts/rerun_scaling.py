@@ -6,8 +6,8 @@ Usage (from the repository root; generated inboxes are cached in --work):
     python scripts/rerun_scaling.py --n 500 1000 2000 --jobs 2
 
 Each run is `xltool ingest INBOX --out OUT` in a fresh process; the wall time includes start-up.
-"unchanged" is the first re-run (its run report differs: every file is now marked unchanged), "again"
-the one after it (nothing differs at all).
+"unchanged" is the first re-run (only the counts of its run report differ: every file is now reused),
+"again" the one after it (nothing differs at all).
 The peak RSS is the ingest (parent) process's own (getrusage RUSAGE_SELF), not its workers'.
 """
 
@@ -75,7 +75,7 @@ def main() -> None:
         make_inbox(inbox, n)
         subprocess.run(["rm", "-rf", str(out)], check=True)
         first = ingest(inbox, out, args.jobs)
-        same = ingest(inbox, out, args.jobs)     # nothing changed; run.json differs (every file now "unchanged")
+        same = ingest(inbox, out, args.jobs)     # nothing changed; run.json's counts differ (every file now reused)
         again = ingest(inbox, out, args.jobs)    # nothing changed, not even the report
         changed = list(range(1, n, 100))  # 1%, accepted returns (every fifth is rejected): the sums change
         for i in changed:

@@ -31,7 +31,7 @@ import simplejson
 
 from xltool.findings import WARNING, Code
 from xltool.form.canonical import loads
-from xltool.outputs.summary_rows import SummaryRow
+from xltool.outputs.summary_rows import SummaryRow, pack_sums, unpack_sums
 
 LEDGER_NAME = "ledger.sqlite"
 SCHEMA_VERSION = 2
@@ -42,7 +42,7 @@ _FILES_COLUMNS = ("key", "path", "size", "mtime_ns", "ctime_ns", "ino", "sha256"
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     key BLOB PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, sha256 TEXT,
-    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry TEXT, sums TEXT,
+    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry TEXT, sums BLOB,
     sheet_row TEXT, csv_rows BLOB, seen_at TEXT);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
@@ -130,7 +130,7 @@ class StoredSummaryRows:
                     "ORDER BY form, COALESCE(year, -1), COALESCE(agency, ''), path, key"):
                 if key in self.keys:
                     if sums is not None:
-                        values[sums] = loads(values[sums])
+                        values[sums] = unpack_sums(values[sums])
                     yield tuple(values)
         finally:
             db.close()
@@ -234,7 +234,7 @@ class Ledger:
             stat, sha = FileStat.missing(), ""
         else:
             sha = entry["sha256"]
-        sums, sheet_row, csv_rows = ((_compact(summary.sums), summary.sheet_row, summary.csv_rows)
+        sums, sheet_row, csv_rows = ((pack_sums(summary.sums), summary.sheet_row, summary.csv_rows)
                                      if summary is not None else (None, None, None))
         entry_text = _compact(entry)
         self._begin()

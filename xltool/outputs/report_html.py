@@ -13,6 +13,7 @@ so every piece of text is escaped with `html.escape`; nothing is inserted as mar
 from __future__ import annotations
 
 import html
+import re
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -122,8 +123,14 @@ FILTER_JS = """
 """ % FILTER_HASH
 
 
+_SPECIAL = re.compile(r"[&<>\"']")
+
+
 def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """Text for HTML (quotes too). A page has hundreds of thousands of short texts, most with
+    nothing to escape: those are returned as they are, after one scan."""
+    text = "" if value is None else value if type(value) is str else str(value)
+    return html.escape(text, quote=True) if _SPECIAL.search(text) else text
 
 
 def render_run_report(report: dict[str, Any], feedback: dict[str, str] | None = None) -> str:

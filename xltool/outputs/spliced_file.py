@@ -7,9 +7,10 @@ by a key (a hash of everything the body is made from, computed without making it
 kept beside the file says which key its body had and where the body lies in it. The next write
 with the same key copies those bytes instead of making them again.
 
-The bytes are copied only from a file that is exactly as it was written: its sha256 must be the
-one recorded. A file that came out the same as the one on disk is not written again, so its
-mtime says when its content last changed.
+The bytes are copied only from a file that is exactly as it was written (its sha256 is the one
+recorded) and only when the body's own bytes are the ones recorded (its sha256 too: a record
+edited by hand cannot make the copy take the wrong range). A file that came out the same as the
+one on disk is not written again, so its mtime says when its content last changed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class BodyRecord:
     key: str | None
     offset: int
     length: int
+    body_sha256: str
     sha256: str
 
 
@@ -46,32 +48,36 @@ def write_spliced(target: Path, head: bytes, body_key: str | None, make_body: Ca
     the content; the file is left as it is when that content is what it already holds."""
     target = Path(target)
     before = _intact_record(target)
-    digest = hashlib.sha256()
+    whole, body = hashlib.sha256(), hashlib.sha256()
     written = False
     try:
         with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-            def put(data: bytes) -> None:
-                digest.update(data)
+            def put_head_or_tail(data: bytes) -> None:
+                whole.update(data)
                 fh.write(data)
 
-            put(head)
+            def put(data: bytes) -> None:
+                body.update(data)
+                put_head_or_tail(data)
+
+            put_head_or_tail(head)
             offset = fh.tell()
-            if body_key is not None and before is not None and before.key == body_key:
+            if body_key is not None and before is not None and before.key == body_key and _body_intact(target, before):
                 _copy_range(target, before.offset, before.length, put)
             else:
                 make_body(put)
             length = fh.tell() - offset
-            put(tail)
+            put_head_or_tail(tail)
             fh.flush()
-            if before is not None and digest.hexdigest() == before.sha256:
+            if before is not None and whole.hexdigest() == before.sha256:
                 raise _SameContent()
             written = True
     except _SameContent:
         pass
     if written:
-        record = BodyRecord(body_key, offset, length, digest.hexdigest())
+        record = BodyRecord(body_key, offset, length, body.hexdigest(), whole.hexdigest())
         write_atomic(record_path(target), json.dumps(asdict(record)), fsync=False)
-    return digest.hexdigest()
+    return whole.hexdigest()
 
 
 class _SameContent(Exception):
@@ -82,15 +88,26 @@ def _intact_record(target: Path) -> BodyRecord | None:
     """The record of the file on disk, if the file is still exactly what that record describes."""
     try:
         data = json.loads(record_path(target).read_text(encoding="utf-8"))
-        record = BodyRecord(data["key"], int(data["offset"]), int(data["length"]), str(data["sha256"]))
+        record = BodyRecord(data["key"], int(data["offset"]), int(data["length"]), str(data["body_sha256"]),
+                            str(data["sha256"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     try:
-        if _sha256_of(target) != record.sha256:
+        if record.offset < 0 or record.length < 0 or _sha256_of(target) != record.sha256:
             return None     # edited, truncated or replaced since: made again
     except OSError:
         return None
     return record
+
+
+def _body_intact(target: Path, record: BodyRecord) -> bool:
+    """The recorded range holds the recorded body (read once more, from the page cache)."""
+    digest = hashlib.sha256()
+    try:
+        _copy_range(target, record.offset, record.length, digest.update)
+    except OSError:
+        return False
+    return digest.hexdigest() == record.body_sha256
 
 
 def _sha256_of(path: Path) -> str:

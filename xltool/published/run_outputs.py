@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from xltool.fileio import write_atomic
 from xltool.findings import ACCEPTED, REJECTED
-from xltool.form.canonical import dumps
+from xltool.outputs.run_json import write_run_json
 from xltool.outputs.run_outputs import write_outputs
 from xltool.outputs.run_report import FileResult, RunReport
 from xltool.outputs.summary import SummaryRows, in_memory
@@ -44,8 +43,8 @@ def write_import_outputs(results: list[ImportResult], out: Path) -> RunReport:
     files.sort(key=lambda f: f.path)
     sources = [str(Path(r.path).parent) for r in results]
     report = RunReport(os.path.commonpath(sources) if sources else "", str(out), files)
-    write_atomic(out / "run.json", dumps(report.to_dict()))
-    write_outputs(report, ImportedDocuments(rows))
+    run_json_sha = write_run_json(out / "run.json", report)
+    write_outputs(report, ImportedDocuments(rows), run_json_sha)
     return report
 
 

@@ -185,23 +185,32 @@ def test_a_rerun_with_nothing_changed_copies_the_entries_but_a_new_roster_is_see
     from xltool.ingest import run as run_module
     from xltool.outputs import report_html, run_json
 
-    encoded, drawn = [], []
+    encoded, sections = [], tmp_path / "sections-drawn"   # the page is drawn in a forked child: counted in a file
     real_line, real_section = run_json.entry_line, report_html._file_section
+
+    def counted_section(*a):
+        with open(sections, "a") as fh:
+            fh.write("x")
+        return real_section(*a)
+
+    def drawn():
+        return sections.read_text() if sections.exists() else ""
+
     monkeypatch.setattr(run_json, "entry_line", lambda *a: encoded.append(1) or real_line(*a))
-    monkeypatch.setattr(report_html, "_file_section", lambda *a: drawn.append(1) or real_section(*a))
+    monkeypatch.setattr(report_html, "_file_section", counted_section)
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
     write(spec_of("govinfo-annual-2021"), inbox / "甲局.xlsx", Issued("甲局", 2024), Options())
     roster = tmp_path / "r.csv"
     roster.write_text("单位名称\n甲局\n", encoding="utf-8")
     runs = [run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster)) for _ in range(3)]  # checked; reused; reused
-    assert [r.stats()["unchanged"] for r in runs] == [0, 1, 1] and len(encoded) == len(drawn) == 1
+    assert [r.stats()["unchanged"] for r in runs] == [0, 1, 1] and len(encoded) == len(drawn()) == 1
     second = (out / "run.json").read_bytes(), (out / "report.html").read_bytes()
     assert json.loads(second[0])["stats"]["unchanged"] == 1 and "与上次相同未重新校验 1" in second[1].decode()
     assert [e for e in json.loads(second[0])["files"]] == [r.entry() for r in runs[0].files]
     roster.write_text("单位名称\n甲局\n乙局\n", encoding="utf-8")
     run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster))
-    assert len(encoded) == len(drawn) == 2 and (out / "run.json").read_bytes() != second[0]
+    assert len(encoded) == len(drawn()) == 2 and (out / "run.json").read_bytes() != second[0]
     counts = json.loads((out / "run.json").read_text(encoding="utf-8"))["roster"]["counts"]
     assert counts["agencies"] == 2 and counts["missing"] == 1
 

@@ -693,3 +693,28 @@ def test_a_total_typed_over_comes_back_as_a_formula_with_a_note(own_run):
     assert ws[total.a1].value == total.formula
     assert "120" in ws[total.a1].comment.text                               # what the agency had typed
     assert process_file(out / "feedback" / EDUCATION, out / "feedback").status == ACCEPTED
+
+
+def test_the_page_drawn_in_a_child_is_drawn_here_when_the_child_fails(tmp_path):
+    """report.html is drawn by a forked child beside the workbook; a child that fails (out of
+    memory, a bug) leaves the work to this process, where its error would be raised."""
+    import os
+
+    from xltool.outputs.run_outputs import in_forked_child
+
+    log, parent = tmp_path / "log", os.getpid()
+
+    def work():
+        with open(log, "a") as fh:
+            fh.write("child " if os.getpid() != parent else "here ")
+
+    in_forked_child(work)()
+    assert log.read_text() == "child "
+
+    def fails_in_the_child():
+        if os.getpid() != parent:
+            raise MemoryError
+        work()
+
+    in_forked_child(fails_in_the_child)()
+    assert log.read_text() == "child here "

@@ -4,6 +4,7 @@ summary.xlsx and values.csv from the accepted ones, and report.html linking them
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
@@ -46,21 +47,51 @@ def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | 
     use (this process never draws one: a hostile file would do it here, without limits),
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set
     changed, from the rows the ledger keeps), and report.html linking them (its file sections
-    copied from the last page when `entries_key`, see ingest.run, is the same). values.csv,
-    hundreds of MB at thousands of returns and mostly the disk's work, is written by a second
-    thread while this one draws the workbook and the page."""
+    copied from the last page when `entries_key`, see ingest.run, is the same). The three are
+    made at once: the page by a forked child process (Python work, like the workbook), values.csv
+    (hundreds of MB at thousands of returns, mostly the disk's work) by a second thread, the
+    workbook here."""
     out = Path(report.out)
     links: dict[str, str] = {}
     for r in report.files:
         if r.feedback and r.status == REJECTED and r.superseded_by is None and (out / r.feedback).is_file():
             links[r.path] = r.feedback
     _remove_stale_feedback(out, {r.feedback for r in report.files if r.feedback})
+    sections_key = None if entries_key is None else hashlib.sha256(
+        f"{entries_key}\0{sorted(links.items())!r}".encode("utf-8", "surrogateescape")).hexdigest()
+    page_written = in_forked_child(lambda: write_report_html(report, links, out / "report.html", sections_key))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="values-csv") as background:
         summaries_written = _write_summaries(report, out, source, background)
-        sections_key = None if entries_key is None else hashlib.sha256(
-            f"{entries_key}\0{sorted(links.items())!r}".encode("utf-8", "surrogateescape")).hexdigest()
-        write_report_html(report, links, out / "report.html", sections_key)
         summaries_written()
+    page_written()
+
+
+def in_forked_child(work: Callable[[], None]) -> Callable[[], None]:
+    """work() started in a child process forked now (before any thread of this run's outputs),
+    so that it runs beside this process's own work on another core. Returns what waits for the
+    child; if the child could not do it (or there is no fork here), work() is done again in this
+    process, where its error is raised and said like any other. The child never prints, never
+    touches the ledger and leaves by os._exit (no handlers of this process run twice)."""
+    try:
+        pid = os.fork()
+    except (AttributeError, OSError):
+        return work
+    if pid == 0:   # the child
+        code = 1
+        try:
+            work()
+            code = 0
+        except BaseException:
+            pass
+        finally:
+            os._exit(code)
+
+    def wait() -> None:
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            work()
+
+    return wait
 
 
 def write_report_html(report: RunReport, links: dict[str, str], target: Path, sections_key: str | None = None) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +22,9 @@ from xltool.outputs.spliced_file import write_spliced
 from xltool.outputs.summary import SummaryRows, write_summary_rows, write_values_csv_rows
 
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
+
+CHILD_TIMEOUT = 300.0   # seconds a forked child may take to draw the page (10,000 files: about 1 s)
+
 
 class SummarySource(Protocol):
     """What the summary is made from: the stored SummaryRow fields of the accepted returns in use
@@ -87,7 +92,16 @@ def in_forked_child(work: Callable[[], None]) -> Callable[[], None]:
             os._exit(code)
 
     def wait() -> None:
-        _, status = os.waitpid(pid, 0)
+        deadline = time.monotonic() + CHILD_TIMEOUT
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:   # stuck (a lock another thread held at the fork): never waited for
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+                break
+            time.sleep(0.005)
         if os.waitstatus_to_exitcode(status) != 0:
             work()
 

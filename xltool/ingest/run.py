@@ -166,8 +166,8 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         report = RunReport(str(inbox), str(out), ordered, notices)
         attach_collection(report, roster)
         entries_key = _entries_key(inputs, inbox, out, previous, roster)
-        run_json_sha = write_run_json(out / "run.json", report, entries_key)
-        write_outputs(report, ledger, run_json_sha, entries_key)
+        write_run_json(out / "run.json", report, entries_key)
+        write_outputs(report, ledger, entries_key)
         return report
     finally:
         ledger.close()

@@ -46,8 +46,7 @@ def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool
         return False
 
 
-def write_outputs(report: RunReport, source: SummarySource, run_json_sha: str | None = None,
-                  entries_key: str | None = None) -> None:
+def write_outputs(report: RunReport, source: SummarySource, entries_key: str | None = None) -> None:
     """After run.json: links to the feedback workbooks the workers drew for the rejected returns in
     use (this process never draws one: a hostile file would do it here, without limits),
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set

@@ -43,8 +43,8 @@ def write_import_outputs(results: list[ImportResult], out: Path) -> RunReport:
     files.sort(key=lambda f: f.path)
     sources = [str(Path(r.path).parent) for r in results]
     report = RunReport(os.path.commonpath(sources) if sources else "", str(out), files)
-    run_json_sha = write_run_json(out / "run.json", report)
-    write_outputs(report, ImportedDocuments(rows), run_json_sha)
+    write_run_json(out / "run.json", report)
+    write_outputs(report, ImportedDocuments(rows))
     return report
 
 

@@ -25,7 +25,7 @@ def test_a_sheet_row_takes_its_number_and_the_workbooks_styles():
            "values": {c.id: 3 for c in cells if c.type.numeric}, "source": {"file": "甲.xlsx"}}
     row = summary_row(doc)
     assert row.sums == [3] * sum(c.type.numeric for c in cells)
-    xml = fill_sheet_row(row.sheet_row, 17, {"text": 4, "integer": 5, "decimal": 6})
+    xml = fill_sheet_row(row.sheet_row, 17, {"text": 4, "integer": 5, "decimal": 6}).decode("utf-8")
     assert ROW_MARK not in xml and not any(m in xml for m in STYLE_MARKS.values())
     assert xml.startswith('<row r="17"><c r="A17" s="4" t="inlineStr"><is><t>甲局 &lt;&amp;&gt;</t>')
     assert '<c r="F17" s="5"><v>3</v></c>' in xml

@@ -43,7 +43,7 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     key BLOB PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, sha256 TEXT,
     form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry TEXT, sums BLOB,
-    sheet_row TEXT, csv_rows BLOB, seen_at TEXT);
+    sheet_row BLOB, csv_rows BLOB, seen_at TEXT);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
     form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, seen_at TEXT);

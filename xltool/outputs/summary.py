@@ -294,7 +294,7 @@ def _write_number(ws, row: int, col: int, v: Any, cell_format) -> None:
         ws.write_number(row, col, float(v) if isinstance(v, Decimal) else v, cell_format)
 
 
-def _write_agency_rows(ws, spec: FormSpec, sheet_rows: Iterable[str], f: _ExtraFormats) -> None:
+def _write_agency_rows(ws, spec: FormSpec, sheet_rows: Iterable[bytes], f: _ExtraFormats) -> None:
     """A row per agency, a column per value; header: the spec id, then the official label path.
     The agency rows are the returns' stored XML (SummaryRow.sheet_row), written to the streamed
     sheet's row file with their row numbers and this workbook's style indexes put in."""
@@ -312,8 +312,11 @@ def _write_agency_rows(ws, spec: FormSpec, sheet_rows: Iterable[str], f: _ExtraF
     styles = {"text": f.text._get_xf_index(), "integer": f.integer._get_xf_index(),
               "decimal": f.decimal._get_xf_index()}
     last = 1
+    ws.fh.flush()   # the rows are bytes already: they go to the row file's binary layer, after its text
+    raw = ws.fh.buffer
     for last, sheet_row in enumerate(sheet_rows, start=2):
-        ws.fh.write(fill_sheet_row(sheet_row, last + 1, styles))
+        raw.write(fill_sheet_row(sheet_row, last + 1, styles))
+    raw.flush()
     if last >= 2:   # how far the data reaches (the sheet's dimension); these rows are written
         ws._check_dimensions(last, first + len(cells) - 1)
     ws.previous_row = last + 1

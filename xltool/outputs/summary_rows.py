@@ -33,6 +33,7 @@ from xltool.xlsx.cells import column_letter
 
 ROW_MARK = "\x1c"
 STYLE_MARKS = {"text": "\x1d", "integer": "\x1e", "decimal": "\x1f"}   # the 明细 sheet's three cell styles
+_ROW_BYTE = ROW_MARK.encode("ascii")
 META_COLUMNS = ("agency", "year", "region", "code", "file")   # the 明细 sheet's first columns, before the values
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SHEET_TEXT_MAX = 32767         # Excel's limit on a cell's text
@@ -51,7 +52,7 @@ class SummaryRow:
     agency: str
     file: str
     sums: list[Number]       # the numeric table values in table order, blanks as 0
-    sheet_row: str           # <row> of the 明细 sheet, with ROW_MARK and STYLE_MARKS
+    sheet_row: bytes         # <row> of the 明细 sheet, with ROW_MARK and STYLE_MARKS: UTF-8, zlib-compressed
     csv_rows: bytes          # its rows of values.csv, UTF-8, zlib-compressed (~24 KB of text, 2 KB packed)
 
     def sort_key(self) -> tuple:
@@ -81,7 +82,7 @@ def summary_row(doc: dict[str, Any]) -> SummaryRow | None:
     return SummaryRow(
         form=spec.id, year=doc.get("year"), agency=agency or "", file=file or "",
         sums=[exact_number(cells[i]) for i in plan.numeric],
-        sheet_row=_sheet_row(plan, meta, cells),
+        sheet_row=zlib.compress(_sheet_row(plan, meta, cells).encode("utf-8"), 1),
         csv_rows=zlib.compress(_csv_rows(plan, [agency or "", doc.get("year"), spec.id], cells).encode("utf-8"), 1))
 
 
@@ -126,12 +127,13 @@ def unpack_sums(data: bytes) -> list[Number]:
     return [Decimal(v) if isinstance(v, str) else v for v in simplejson.loads(data[1:].decode("ascii"))]
 
 
-def fill_sheet_row(sheet_row: str, row_number: int, styles: dict[str, int]) -> str:
-    """A stored 明细 row with its row number and the workbook's style indexes put in."""
-    text = sheet_row.replace(ROW_MARK, str(row_number))
+def fill_sheet_row(sheet_row: bytes, row_number: int, styles: dict[str, int]) -> bytes:
+    """A stored 明细 row, unpacked, with its row number and the workbook's style indexes put in
+    (UTF-8: the marks are single bytes there, which no other character's encoding holds)."""
+    data = zlib.decompress(sheet_row).replace(_ROW_BYTE, str(row_number).encode("ascii"))
     for kind, mark in STYLE_MARKS.items():
-        text = text.replace(mark, str(styles[kind]))
-    return text
+        data = data.replace(mark.encode("ascii"), str(styles[kind]).encode("ascii"))
+    return data
 
 
 # --- per form, once --------------------------------------------------------------------------------

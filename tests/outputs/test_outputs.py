@@ -718,3 +718,21 @@ def test_the_page_drawn_in_a_child_is_drawn_here_when_the_child_fails(tmp_path):
 
     in_forked_child(fails_in_the_child)()
     assert log.read_text() == "child here "
+
+
+def test_a_run_in_a_thread_of_a_server_never_forks(tmp_path):
+    import os
+    import threading
+
+    from xltool.outputs.run_outputs import in_forked_child
+
+    log, parent = tmp_path / "log", os.getpid()
+
+    def work():
+        with open(log, "a") as fh:
+            fh.write("child " if os.getpid() != parent else "here ")
+
+    thread = threading.Thread(target=lambda: in_forked_child(work)())
+    thread.start()
+    thread.join()
+    assert log.read_text() == "here "

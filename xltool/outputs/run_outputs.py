@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -75,7 +76,11 @@ def in_forked_child(work: Callable[[], None]) -> Callable[[], None]:
     so that it runs beside this process's own work on another core. Returns what waits for the
     child; if the child could not do it (or there is no fork here), work() is done again in this
     process, where its error is raised and said like any other. The child never prints, never
-    touches the ledger and leaves by os._exit (no handlers of this process run twice)."""
+    touches the ledger and leaves by os._exit (no handlers of this process run twice). Called
+    outside the main thread (the intake server runs ingest in a thread of its own, beside threads
+    it does not own), work() is simply done here, later: such a process is never forked."""
+    if threading.current_thread() is not threading.main_thread():
+        return work
     try:
         pid = os.fork()
     except (AttributeError, OSError):

@@ -174,7 +174,7 @@ class Package:
             raise PartTooLarge(part, limit)
         if self.declares_dtd(part):
             raise DTDForbidden(None, None, None)
-        root = ET.fromstring(data)
+        root = _parsed(data)
         self._xml[part] = (len(data), root)
         return root
 
@@ -210,6 +210,31 @@ class Package:
             if local_name(el.tag) == "Override" and el.get("ContentType") == content_type:
                 return (el.get("PartName") or "")[1:]
         return None
+
+
+# Parts with the very same bytes come back in file after file (a form's workbook.xml, styles.xml,
+# its unchanging sheets, the content types: the writer that saved them writes them alike), and
+# parsing them again is a tenth of a return's reading. A small LRU, per process (ingest workers
+# are forked once and read thousands of returns), maps a part's exact bytes to its parsed tree.
+# Only what the bytes alone decide is shared: every check on the part (its size, its DTD) runs
+# for each file before this, and a part that fails to parse is never remembered. Nothing that
+# reads a tree changes it, so one tree serves every package holding those bytes.
+_SHARED_PART_MAX_BYTES = 64 * 1024
+_SHARED_PARTS_KEPT = 64
+_SHARED_TREES: dict[bytes, ET.Element] = {}
+
+
+def _parsed(data: bytes) -> ET.Element:
+    """The part's bytes parsed; the same tree again for the same bytes of a small part."""
+    if len(data) > _SHARED_PART_MAX_BYTES:
+        return ET.fromstring(data)
+    root = _SHARED_TREES.pop(data, None)      # popped and put back: the most recent stays last
+    if root is None:
+        root = ET.fromstring(data)
+        if len(_SHARED_TREES) >= _SHARED_PARTS_KEPT:
+            del _SHARED_TREES[next(iter(_SHARED_TREES))]    # the least recently used
+    _SHARED_TREES[data] = root
+    return root
 
 
 def relationships_part(source_part: str) -> str:

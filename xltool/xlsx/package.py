@@ -18,12 +18,13 @@ import codecs
 import io
 import posixpath
 import re
+import weakref
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 from xml.etree import ElementTree as ET
 
 try:
@@ -185,8 +186,8 @@ class Package:
         rels_part = relationships_part(source_part)
         if rels_part not in self.infos:
             return None
-        return [_relationship(el, source_part) for el in self.xml(rels_part, limit)
-                if local_name(el.tag) == "Relationship"]
+        return list(derived(self.xml(rels_part, limit), ("relationships", source_part), lambda root: tuple(
+            _relationship(el, source_part) for el in root if local_name(el.tag) == "Relationship")))
 
     def workbook_part(self, limit: int) -> tuple[str, str] | None:
         """(the workbook part, its kind: xlsx, xlsm, xltx or xltm), found as openpyxl finds it;
@@ -235,6 +236,24 @@ def _parsed(data: bytes) -> ET.Element:
             del _SHARED_TREES[next(iter(_SHARED_TREES))]    # the least recently used
     _SHARED_TREES[data] = root
     return root
+
+
+# What is worked out from a tree (a workbook's sheet list, its styles' flags, resolved
+# relationships) is remembered with the tree, so packages that share a tree share it too.
+_Derived = TypeVar("_Derived")
+_DERIVED: weakref.WeakKeyDictionary[ET.Element, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
+
+
+def derived(root: ET.Element, key: Hashable, compute: Callable[[ET.Element], _Derived]) -> _Derived:
+    """compute(root), once per tree: `key` names the computation and every argument it takes
+    besides the tree. The result must follow from the tree and the key alone (nothing else of the
+    package), and is shared: callers never change it. What raises is not remembered."""
+    memo = _DERIVED.get(root)
+    if memo is None:
+        memo = _DERIVED[root] = {}
+    if key not in memo:
+        memo[key] = compute(root)
+    return memo[key]
 
 
 def relationships_part(source_part: str) -> str:

@@ -117,6 +117,17 @@ def test_the_same_part_bytes_in_another_package_give_the_same_tree():
     assert changed is not first and changed.get("a") == "2"
 
 
+def test_the_shared_trees_are_bounded_in_total():
+    """A worker reading returns whose parts all differ keeps no more than the budget of them."""
+    from xltool.xlsx import package as package_module
+
+    parts = [f"<p n='{i}'>".encode() + b"<q/>" * 15_000 + b"</p>" for i in range(40)]   # ~60 KB each
+    trees = [Package.open(zipped({"p.xml": part})).xml("p.xml", MAX_PART_BYTES) for part in parts]
+    kept = package_module._SHARED_TREES
+    assert sum(map(len, kept)) <= package_module._SHARED_BYTES_KEPT
+    assert kept[parts[-1]] is trees[-1] and parts[0] not in kept     # the least recently used went first
+
+
 def test_every_package_still_checks_a_shared_part_for_itself():
     """The tree is shared only after this package's own size and DTD checks: the same bytes
     behind a DOCTYPE, or over a smaller limit, are refused as before."""

@@ -221,19 +221,25 @@ class Package:
 # for each file before this, and a part that fails to parse is never remembered. Nothing that
 # reads a tree changes it, so one tree serves every package holding those bytes.
 _SHARED_PART_MAX_BYTES = 64 * 1024
-_SHARED_PARTS_KEPT = 64
-_SHARED_TREES: dict[bytes, ET.Element] = {}
+# The parts kept, in bytes: a parsed tree takes 5-15 times its part's size, so this bounds what a
+# worker holds to some 15 MB (a form's shared parts are ~60 KB per program that saved it).
+_SHARED_BYTES_KEPT = 1024 * 1024
+_SHARED_TREES: dict[bytes, ET.Element] = {}     # least recently used first
+_shared_bytes = 0
 
 
 def _parsed(data: bytes) -> ET.Element:
     """The part's bytes parsed; the same tree again for the same bytes of a small part."""
+    global _shared_bytes
     if len(data) > _SHARED_PART_MAX_BYTES:
         return ET.fromstring(data)
     root = _SHARED_TREES.pop(data, None)      # popped and put back: the most recent stays last
     if root is None:
         root = ET.fromstring(data)
-        if len(_SHARED_TREES) >= _SHARED_PARTS_KEPT:
-            del _SHARED_TREES[next(iter(_SHARED_TREES))]    # the least recently used
+        _shared_bytes += len(data)
+        while _shared_bytes > _SHARED_BYTES_KEPT:
+            _shared_bytes -= len(oldest := next(iter(_SHARED_TREES)))
+            del _SHARED_TREES[oldest]
     _SHARED_TREES[data] = root
     return root
 

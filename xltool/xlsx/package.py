@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import posixpath
 import re
+import threading
 import weakref
 import zipfile
 import zlib
@@ -226,22 +228,47 @@ _SHARED_PART_MAX_BYTES = 64 * 1024
 _SHARED_BYTES_KEPT = 1024 * 1024
 _SHARED_TREES: dict[bytes, ET.Element] = {}     # least recently used first
 _shared_bytes = 0
+# The library API (xltool.validate_file) may be called from several threads: the LRU's steps are
+# taken under a lock. A forked worker makes its own (a lock held by another thread at the fork
+# would stay held in the child for ever).
+_shared_lock = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    global _shared_lock
+    _shared_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):     # POSIX; elsewhere nothing forks
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def _parsed(data: bytes) -> ET.Element:
     """The part's bytes parsed; the same tree again for the same bytes of a small part."""
-    global _shared_bytes
     if len(data) > _SHARED_PART_MAX_BYTES:
         return ET.fromstring(data)
-    root = _SHARED_TREES.pop(data, None)      # popped and put back: the most recent stays last
-    if root is None:
-        root = ET.fromstring(data)
-        _shared_bytes += len(data)
-        while _shared_bytes > _SHARED_BYTES_KEPT:
-            _shared_bytes -= len(oldest := next(iter(_SHARED_TREES)))
-            del _SHARED_TREES[oldest]
-    _SHARED_TREES[data] = root
+    with _shared_lock:
+        root = _SHARED_TREES.pop(data, None)      # popped and put back: the most recent stays last
+        if root is not None:
+            _SHARED_TREES[data] = root
+            return root
+    root = ET.fromstring(data)
+    with _shared_lock:
+        _keep_shared(data, root)
     return root
+
+
+def _keep_shared(data: bytes, root: ET.Element) -> None:
+    """Remember a tree, dropping the least recently used ones past the budget (under the lock)."""
+    global _shared_bytes
+    if data in _SHARED_TREES:        # another thread parsed the same bytes meanwhile
+        return
+    _shared_bytes += len(data)
+    while _shared_bytes > _SHARED_BYTES_KEPT:
+        oldest = next(iter(_SHARED_TREES))
+        _shared_bytes -= len(oldest)
+        del _SHARED_TREES[oldest]
+    _SHARED_TREES[data] = root
 
 
 # What is worked out from a tree (a workbook's sheet list, its styles' flags, resolved
@@ -254,10 +281,8 @@ def derived(root: ET.Element, key: Hashable, compute: Callable[[ET.Element], _De
     """compute(root), once per tree: `key` names the computation and every argument it takes
     besides the tree. The result must follow from the tree and the key alone (nothing else of the
     package), and is shared: callers never change it. What raises is not remembered."""
-    memo = _DERIVED.get(root)
-    if memo is None:
-        memo = _DERIVED[root] = {}
-    if key not in memo:
+    memo = _DERIVED.setdefault(root, {})
+    if key not in memo:         # two threads may both work it out: the same result, either kept
         memo[key] = compute(root)
     return memo[key]
 

@@ -10,6 +10,11 @@ reader into a WorkbookData.
 XML is parsed by the standard library's C ElementTree only once the part is known to have no
 DTD (so no entity can be declared; expat >= 2.4 also caps entity amplification); a part whose
 head cannot tell goes through defusedxml with `forbid_dtd=True`.
+
+Across packages, in one process: a small part whose exact bytes were parsed before gets the same
+tree again (returns of one form share their workbook, styles and unchanging sheets byte for
+byte), and what `derived` works out from a tree is shared with it. Shared trees and results are
+read, never changed.
 """
 
 from __future__ import annotations

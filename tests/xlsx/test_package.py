@@ -106,6 +106,42 @@ def test_the_head_alone_cannot_tell_for_unusual_encodings():
     assert dtd_in_head(b"not xml") is None
 
 
+def test_the_same_part_bytes_in_another_package_give_the_same_tree():
+    """Workers read thousands of returns whose workbook.xml, styles.xml... are byte for byte alike:
+    such a part is parsed once per process; a different part is parsed for itself."""
+    part = b'<?xml version="1.0"?><x a="1"><y/></x>'
+    first = Package.open(zipped({"w.xml": part})).xml("w.xml", MAX_PART_BYTES)
+    again = Package.open(zipped({"other/name.xml": part})).xml("other/name.xml", MAX_PART_BYTES)
+    assert again is first
+    changed = Package.open(zipped({"w.xml": part.replace(b'"1"', b'"2"')})).xml("w.xml", MAX_PART_BYTES)
+    assert changed is not first and changed.get("a") == "2"
+
+
+def test_the_shared_trees_are_bounded_in_total():
+    """A worker reading returns whose parts all differ keeps no more than the budget of them."""
+    from xltool.xlsx import package as package_module
+
+    parts = [f"<p n='{i}'>".encode() + b"<q/>" * 15_000 + b"</p>" for i in range(40)]   # ~60 KB each
+    trees = [Package.open(zipped({"p.xml": part})).xml("p.xml", MAX_PART_BYTES) for part in parts]
+    kept = package_module._SHARED_TREES
+    assert sum(map(len, kept)) <= package_module._SHARED_BYTES_KEPT
+    assert kept[parts[-1]] is trees[-1] and parts[0] not in kept     # the least recently used went first
+
+
+def test_every_package_still_checks_a_shared_part_for_itself():
+    """The tree is shared only after this package's own size and DTD checks: the same bytes
+    behind a DOCTYPE, or over a smaller limit, are refused as before."""
+    body = b"<x>" + b"z" * 200 + b"</x>"
+    Package.open(zipped({"p.xml": body})).xml("p.xml", MAX_PART_BYTES)
+    with pytest.raises(PartTooLarge):
+        Package.open(zipped({"p.xml": body})).xml("p.xml", 100)
+    with pytest.raises(DTDForbidden):
+        Package.open(zipped({"p.xml": b"<!DOCTYPE x>" + body})).xml("p.xml", MAX_PART_BYTES)
+    for _ in range(2):       # a part that does not parse is never remembered: it fails every time
+        with pytest.raises(ParseError):
+            Package.open(zipped({"m.xml": "<a><b></a>"})).xml("m.xml", MAX_PART_BYTES)
+
+
 def test_malformed_xml_is_a_parse_error():
     with pytest.raises(ParseError):
         Package.open(zipped({"m.xml": "<a><b></a>"})).xml("m.xml", MAX_PART_BYTES)

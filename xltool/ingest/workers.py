@@ -8,6 +8,7 @@ so each starts ready.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import resource
@@ -44,10 +45,15 @@ DEFAULT_MEMORY_MB = 1024
 
 
 def warm_up() -> None:
-    """Load every form and compile its formulas once, before workers are forked."""
+    """Load every form and compile its formulas once, before workers are forked; then take
+    everything loaded so far out of the cyclic garbage collector's sight (gc.freeze): it lives
+    for the whole run, and each full collection in a worker would walk it again (some 3 ms,
+    a few times a second). Forked workers also keep sharing those pages instead of copying
+    them when the collector touches them."""
 
     for form_id in available_forms():
         model_for(get_spec(form_id).layout)
+    gc.freeze()
 
 
 def _limit_memory(budget_mb: int) -> None:

@@ -57,7 +57,7 @@ from xltool.xlsx.ooxml import (
     text_content,
     xml_bool,
 )
-from xltool.xlsx.package import MAX_PART_BYTES, Package, PartTooLarge, Relationship
+from xltool.xlsx.package import MAX_PART_BYTES, Package, PartTooLarge, Relationship, derived
 
 __all__ = ["FastReadUnsupported", "cast_number", "read_package", "read_workbook_fast"]
 
@@ -155,23 +155,13 @@ class _WorkbookReader:
     def _styles(self) -> _Styles:
         if _STYLES_PART not in self.names:
             return _Styles([True])
-        root = self.xml(_STYLES_PART)
-        formats_el, xfs_el = last_child(root, "numFmts"), last_child(root, "cellXfs")
-        custom = {int(el.get("numFmtId")): el.get("formatCode") for el in children(formats_el, "numFmt")}
-        xfs = children(xfs_el, "xf")
-        if not xfs:     # openpyxl keeps its own default style then
-            return _Styles([True])
-        format_ids = [int(xf.get("numFmtId", 0)) for xf in xfs]
-        styles = _Styles([_xf_locked(xf) for xf in xfs])
-        if any(_may_be_date(fmt_id, custom) for fmt_id in format_ids):
-            styles.dates, styles.durations = _date_styles(format_ids, custom)
-        return styles
+        return derived(self.xml(_STYLES_PART), "fastread: styles", _styles_of)
 
     def _workbook(self, part: str) -> tuple[list[SheetEntry], dict[str, str]]:
         root = self.xml(part)
         properties = last_child(root, "workbookPr")
         self.epoch_1904 = properties is not None and xml_bool(properties.get("date1904"), False)
-        names = _global_names(last_child(root, "definedNames"))
+        names = dict(derived(root, "fastread: global names", lambda tree: _global_names(last_child(tree, "definedNames"))))
         sheets_el = last_child(root, "sheets")
         rels = None
         entries: list[SheetEntry] = []
@@ -237,6 +227,21 @@ class _WorkbookReader:
             return from_excel(number, epoch, timedelta=style in self.styles.durations)
         except (OverflowError, ValueError):
             return "#VALUE!"
+
+
+def _styles_of(root: ET.Element) -> _Styles:
+    """The cell styles' locked flags and which of them are dates or durations, as openpyxl reads
+    styles.xml. Shared by the packages holding the same styles part: never changed."""
+    formats_el, xfs_el = last_child(root, "numFmts"), last_child(root, "cellXfs")
+    custom = {int(el.get("numFmtId")): el.get("formatCode") for el in children(formats_el, "numFmt")}
+    xfs = children(xfs_el, "xf")
+    if not xfs:     # openpyxl keeps its own default style then
+        return _Styles([True])
+    format_ids = [int(xf.get("numFmtId", 0)) for xf in xfs]
+    styles = _Styles([_xf_locked(xf) for xf in xfs])
+    if any(_may_be_date(fmt_id, custom) for fmt_id in format_ids):
+        styles.dates, styles.durations = _date_styles(format_ids, custom)
+    return styles
 
 
 def _xf_locked(xf: ET.Element) -> bool:

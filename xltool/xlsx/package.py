@@ -10,20 +10,28 @@ reader into a WorkbookData.
 XML is parsed by the standard library's C ElementTree only once the part is known to have no
 DTD (so no entity can be declared; expat >= 2.4 also caps entity amplification); a part whose
 head cannot tell goes through defusedxml with `forbid_dtd=True`.
+
+Across packages, in one process: a small part whose exact bytes were parsed before gets the same
+tree again (returns of one form share their workbook, styles and unchanging sheets byte for
+byte), and what `derived` works out from a tree is shared with it. Shared trees and results are
+read, never changed.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import os
 import posixpath
 import re
+import threading
+import weakref
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 from xml.etree import ElementTree as ET
 
 try:
@@ -174,7 +182,7 @@ class Package:
             raise PartTooLarge(part, limit)
         if self.declares_dtd(part):
             raise DTDForbidden(None, None, None)
-        root = ET.fromstring(data)
+        root = _parsed(data)
         self._xml[part] = (len(data), root)
         return root
 
@@ -185,8 +193,8 @@ class Package:
         rels_part = relationships_part(source_part)
         if rels_part not in self.infos:
             return None
-        return [_relationship(el, source_part) for el in self.xml(rels_part, limit)
-                if local_name(el.tag) == "Relationship"]
+        return list(derived(self.xml(rels_part, limit), ("relationships", source_part), lambda root: tuple(
+            _relationship(el, source_part) for el in root if local_name(el.tag) == "Relationship")))
 
     def workbook_part(self, limit: int) -> tuple[str, str] | None:
         """(the workbook part, its kind: xlsx, xlsm, xltx or xltm), found as openpyxl finds it;
@@ -210,6 +218,78 @@ class Package:
             if local_name(el.tag) == "Override" and el.get("ContentType") == content_type:
                 return (el.get("PartName") or "")[1:]
         return None
+
+
+# Parts with the very same bytes come back in file after file (a form's workbook.xml, styles.xml,
+# its unchanging sheets, the content types: the writer that saved them writes them alike), and
+# parsing them again is a tenth of a return's reading. A small LRU, per process (ingest workers
+# are forked once and read thousands of returns), maps a part's exact bytes to its parsed tree.
+# Only what the bytes alone decide is shared: every check on the part (its size, its DTD) runs
+# for each file before this, and a part that fails to parse is never remembered. Nothing that
+# reads a tree changes it, so one tree serves every package holding those bytes.
+_SHARED_PART_MAX_BYTES = 64 * 1024
+# The parts kept, in bytes: a parsed tree takes 5-15 times its part's size, so this bounds what a
+# worker holds to some 15 MB (a form's shared parts are ~60 KB per program that saved it).
+_SHARED_BYTES_KEPT = 1024 * 1024
+_SHARED_TREES: dict[bytes, ET.Element] = {}     # least recently used first
+_shared_bytes = 0
+# The library API (xltool.validate_file) may be called from several threads: the LRU's steps are
+# taken under a lock. A forked worker makes its own (a lock held by another thread at the fork
+# would stay held in the child for ever).
+_shared_lock = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    global _shared_lock
+    _shared_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):     # POSIX; elsewhere nothing forks
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
+def _parsed(data: bytes) -> ET.Element:
+    """The part's bytes parsed; the same tree again for the same bytes of a small part."""
+    if len(data) > _SHARED_PART_MAX_BYTES:
+        return ET.fromstring(data)
+    with _shared_lock:
+        root = _SHARED_TREES.pop(data, None)      # popped and put back: the most recent stays last
+        if root is not None:
+            _SHARED_TREES[data] = root
+            return root
+    root = ET.fromstring(data)
+    with _shared_lock:
+        _keep_shared(data, root)
+    return root
+
+
+def _keep_shared(data: bytes, root: ET.Element) -> None:
+    """Remember a tree, dropping the least recently used ones past the budget (under the lock)."""
+    global _shared_bytes
+    if data in _SHARED_TREES:        # another thread parsed the same bytes meanwhile
+        return
+    _shared_bytes += len(data)
+    while _shared_bytes > _SHARED_BYTES_KEPT:
+        oldest = next(iter(_SHARED_TREES))
+        _shared_bytes -= len(oldest)
+        del _SHARED_TREES[oldest]
+    _SHARED_TREES[data] = root
+
+
+# What is worked out from a tree (a workbook's sheet list, its styles' flags, resolved
+# relationships) is remembered with the tree, so packages that share a tree share it too.
+_Derived = TypeVar("_Derived")
+_DERIVED: weakref.WeakKeyDictionary[ET.Element, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
+
+
+def derived(root: ET.Element, key: Hashable, compute: Callable[[ET.Element], _Derived]) -> _Derived:
+    """compute(root), once per tree: `key` names the computation and every argument it takes
+    besides the tree. The result must follow from the tree and the key alone (nothing else of the
+    package), and is shared: callers never change it. What raises is not remembered."""
+    memo = _DERIVED.setdefault(root, {})
+    if key not in memo:         # two threads may both work it out: the same result, either kept
+        memo[key] = compute(root)
+    return memo[key]
 
 
 def relationships_part(source_part: str) -> str:

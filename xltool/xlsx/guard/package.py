@@ -46,6 +46,7 @@ from xltool.xlsx.package import (
     PartTooLarge,
     Relationship,
     ascii_compatible,
+    derived,
     local_name,
     relationships_part,
 )
@@ -74,11 +75,12 @@ class _Rejected(Exception):
         self.finding = finding
 
 
-@dataclass
+@dataclass(frozen=True)
 class _WorkbookPart:
-    sheets: list[tuple[str, str]]            # (sheet name, relationship id)
-    external_reference_ids: list[str]        # relationship ids, in [1], [2], ... order
-    defined_name_formulas: list[str]
+    """Shared by the packages that hold the same workbook part (package.derived): never changed."""
+    sheets: tuple[tuple[str, str], ...]      # (sheet name, relationship id)
+    external_reference_ids: tuple[str, ...]  # relationship ids, in [1], [2], ... order
+    defined_name_formulas: tuple[str, ...]
 
 
 class _PackageInspection:
@@ -200,16 +202,7 @@ class _PackageInspection:
             self.kind = "strict-ooxml"
             self._add(STRICT_OOXML.at())
             return None
-        sheets, external_ids, defined_names = [], [], []
-        for element in root.iter():
-            name = local_name(element.tag)
-            if name == "sheet":
-                sheets.append((element.get("name") or "", _relationship_id(element)))
-            elif name == "externalReference":
-                external_ids.append(_relationship_id(element))
-            elif name == "definedName" and element.text and "[" in element.text:
-                defined_names.append(element.text)
-        return _WorkbookPart(sheets, external_ids, defined_names)
+        return derived(root, "guard: workbook part", _workbook_part)
 
     def _read_relationships(self, source_part: str, required: bool = False) -> dict[str, Relationship]:
         rels_part = relationships_part(source_part)
@@ -369,6 +362,20 @@ class _PackageInspection:
         suffix = self.path.suffix.lower()
         if suffix != expected:
             self._add(WRONG_EXTENSION.at(ext=suffix or "（无）", actual=expected))
+
+
+def _workbook_part(root: Element) -> _WorkbookPart:
+    """What the checks need from the workbook part (found anywhere in it, as openpyxl would)."""
+    sheets, external_ids, defined_names = [], [], []
+    for element in root.iter():
+        name = local_name(element.tag)
+        if name == "sheet":
+            sheets.append((element.get("name") or "", _relationship_id(element)))
+        elif name == "externalReference":
+            external_ids.append(_relationship_id(element))
+        elif name == "definedName" and element.text and "[" in element.text:
+            defined_names.append(element.text)
+    return _WorkbookPart(tuple(sheets), tuple(external_ids), tuple(defined_names))
 
 
 def _missing_part(part: str | None, sheet: str | None = None) -> Finding:

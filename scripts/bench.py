@@ -734,8 +734,9 @@ def report(res: dict) -> None:
         row(label, "", f"{s:7.2f} s total  ({s / ingest:.0%} of a full run{done})")
     m = res["memory"]
     row("peak RSS, ingest parent", f"{m['parent_mb']:.0f} MB", "")
-    row("peak RSS, ingest workers", f"{m['worker_max_mb']:.0f} MB",
-        f"largest of {m['workers_seen']} worker processes (sum of their peaks {m['workers_sum_mb']:.0f} MB)")
+    row("peak RSS, ingest children", f"{m['worker_max_mb']:.0f} MB",
+        f"largest of {m['workers_seen']} child processes: the workers and the report.html drawer, forked "
+        f"(sum of their peaks {m['workers_sum_mb']:.0f} MB, pages shared with the parent counted in each)")
     g = res["generate"]
     after = (g["seconds"] - res["startup"]["seconds"]) / g["workbooks"]
     row("generate --roster, per workbook", ms(g["seconds"] / g["workbooks"]),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import zlib
 from array import array
 from dataclasses import dataclass
@@ -117,14 +118,23 @@ def pack_sums(sums: list[Number]) -> bytes:
     """The numbers as stored: 64-bit integers in a row when they all are (the counts, the common
     case: the summary adds thousands of these and a row unpacks in a microsecond), else exact JSON."""
     if all(type(v) is int and -_INT64 <= v < _INT64 for v in sums):
-        return b"i" + array("q", sums).tobytes()
+        return b"i" + _little_endian(array("q", sums)).tobytes()
     return b"j" + simplejson.dumps([str(v) if isinstance(v, Decimal) else v for v in sums]).encode("ascii")
 
 
 def unpack_sums(data: bytes) -> list[Number]:
     if data[:1] == b"i":
-        return array("q", data[1:]).tolist()
+        packed = array("q")
+        packed.frombytes(data[1:])
+        return _little_endian(packed).tolist()
     return [Decimal(v) if isinstance(v, str) else v for v in simplejson.loads(data[1:].decode("ascii"))]
+
+
+def _little_endian(numbers: array) -> array:
+    """The ledger's byte order, whatever this machine's (an output folder can move)."""
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    return numbers
 
 
 def fill_sheet_row(sheet_row: bytes, row_number: int, styles: dict[str, int]) -> bytes:

@@ -96,7 +96,8 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
 
     Files the ledger already knows with the same content are reported from it, not processed
     again (`full=True` reprocesses everything). Each file's JSON is written atomically and then
-    recorded in the ledger; run.json is written last, atomically. With `previous` (last year's
+    recorded in the ledger; run.json is written after every file, atomically, then summary.xlsx,
+    values.csv and report.html (outputs.run_outputs), each made only as far as it changed. With `previous` (last year's
     output folder or JSON folder), each report is also checked against its agency's report of
     the year before. With `roster` (xltool.collection.load_roster), every agency on it gets its
     status (run.json's `roster`, OUT/missing.csv). An output folder that cannot be written

@@ -31,6 +31,7 @@ import simplejson
 
 from xltool.findings import WARNING, Code
 from xltool.form.canonical import loads
+from xltool.outputs.packed_result import pack_entry, unpack_entry
 from xltool.outputs.summary_rows import SummaryRow, pack_sums, unpack_sums
 
 LEDGER_NAME = "ledger.sqlite"
@@ -42,7 +43,7 @@ _FILES_COLUMNS = ("key", "path", "size", "mtime_ns", "ctime_ns", "ino", "sha256"
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     key BLOB PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, sha256 TEXT,
-    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry TEXT, sums BLOB,
+    form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry BLOB, sums BLOB,
     sheet_row BLOB, csv_rows BLOB, seen_at TEXT);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
@@ -72,11 +73,11 @@ class Known:
     sha256: str
     json: str | None
     feedback: str | None
-    entry_text: str         # decoded when the verdict is reused (thousands of decoded entries cost memory)
+    entry_packed: bytes     # the run-report entry, packed (pack_entry); decoded only when reused
 
     @property
     def entry(self) -> dict[str, Any]:
-        return loads(self.entry_text)
+        return loads(unpack_entry(self.entry_packed))
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,17 +218,17 @@ class Ledger:
         out = {}
         for key, size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, entry in self.db.execute(
                 "SELECT key, size, mtime_ns, ctime_ns, ino, sha256, json, feedback, entry FROM files"):
-            if isinstance(key, bytes) and isinstance(entry, str):
+            if isinstance(key, bytes) and isinstance(entry, bytes):
                 out[os.fsdecode(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, entry)
         return out
 
     def record(self, entry: dict[str, Any], key: str, stat: FileStat, retry: bool = False,
-               summary: SummaryRow | None = None) -> str:
+               summary: SummaryRow | None = None) -> bytes:
         """One file's verdict: appended to `history` and kept in `files`, with `stat` as taken before
         the file was read, and for an accepted return its share of the summary. A verdict to `retry`
         (a time-out, a crash: more about this run than about the file) is kept for this run's summary
         but never reused: it is stored with no stat and no hash. Committed with its batch. Returns the
-        entry as stored (what a later run reuses)."""
+        entry as stored, packed (what a later run reuses)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         raw = _raw(key)
         if retry:
@@ -236,18 +237,18 @@ class Ledger:
             sha = entry["sha256"]
         sums, sheet_row, csv_rows = ((pack_sums(summary.sums), summary.sheet_row, summary.csv_rows)
                                      if summary is not None else (None, None, None))
-        entry_text = _compact(entry)
+        entry_packed = pack_entry(_compact(entry))
         self._begin()
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,
                          entry.get("form"), entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"),
-                         entry.get("feedback"), entry_text, sums, sheet_row, csv_rows, now))
+                         entry.get("feedback"), entry_packed, sums, sheet_row, csv_rows, now))
         self.db.execute("INSERT INTO history (key, path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, entry["sha256"], entry.get("form"),
                          entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"), now))
         self._done_one()
-        return entry_text
+        return entry_packed
 
     def touch(self, key: str, stat: FileStat) -> None:
         """Same content, new times or inode (copied again, touched): remember them."""

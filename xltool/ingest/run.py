@@ -12,6 +12,7 @@ import errno
 import hashlib
 import os
 import sqlite3
+import zlib
 from collections.abc import Callable
 from functools import lru_cache, partial
 from pathlib import Path
@@ -32,6 +33,7 @@ from xltool.ingest.pipeline import (
 )
 from xltool.ingest.walk import candidates
 from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
+from xltool.outputs.packed_result import PackedResult
 from xltool.outputs.run_json import write_run_json
 from xltool.outputs.run_outputs import write_outputs
 from xltool.outputs.run_report import FileResult, RunReport
@@ -124,24 +126,27 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         files = candidates(inbox, on_unreadable=lambda folder, e: notices.append(_unreadable_folder(folder, inbox, e)))
         if on_start:
             on_start(len(files))
-        results: dict[str, FileResult] = {}     # by raw inbox path: names that print alike stay apart
+        results: dict[str, PackedResult] = {}   # by raw inbox path: names that print alike stay apart
         todo: list[Path] = []
-        stats: dict[str, FileStat] = {}         # taken before a worker reads the file
+        stats: dict[str, FileStat] = {}         # of the files to check: taken before a worker reads them
         known = {} if full else ledger.take_known()
         inbox_prefix = len(os.path.join(os.fspath(inbox), ""))   # the walk's paths all start with it
         out_folder = os.fspath(out)
         inputs: dict[str, bytes] = {}           # per file: what its entry is made from (see _entries_key)
         for path in files:
             key = os.fspath(path)[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
-            stats[key], reused, entry_text = _reuse(path, key, out_folder, known.pop(key, None), ledger)
+            stat, reused, stored = _reuse(path, key, out_folder, known.pop(key, None), ledger)
             if reused is None:
                 todo.append(path)
+                stats[key] = stat
                 continue
             results[key] = reused
-            inputs[key] = _entry_input(key, stats[key], entry_text)
+            inputs[key] = _entry_input(key, stat, stored)
             if on_file:
                 on_file(reused)
-        del known   # what is left: files no longer in the inbox (each entry was taken as its file was reached)
+        # what is left of `known`: files no longer in the inbox (each entry was taken as its file was
+        # reached); the walk's list is the todo list now: neither is kept through thousands of results
+        del known, files
 
         def done(path: Path, r: FileResult) -> None:
             if r.document is not None:  # a file whose worker gave no answer
@@ -153,9 +158,9 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
             stored = ledger.record(r.entry(), r.raw_path, stat, retry=retry, summary=r.summary)
             inputs[r.raw_path] = _entry_input(r.raw_path, stat, stored)
             r.summary = None    # kept by the ledger: the summary reads it from there
-            results[r.raw_path] = r
             if on_file:
                 on_file(r)
+            results[r.raw_path] = PackedResult.of(r, stored)   # thousands of them: packed, not whole
 
         run_all(partial(process_and_write, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
                 jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
@@ -174,10 +179,10 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         ledger.close()
 
 
-def _entry_input(key: str, stat: FileStat, entry_text: str) -> bytes:
+def _entry_input(key: str, stat: FileStat, stored: bytes) -> bytes:
     """What one file's entry in the run report is made from: its name, its mtime (the newest
-    return supersedes) and its verdict as the ledger stores it."""
-    return hashlib.sha256(f"{key}\0{stat.mtime_ns}\0{entry_text}".encode("utf-8", "surrogateescape")).digest()
+    return supersedes) and its verdict as the ledger stores it (packed)."""
+    return hashlib.sha256(f"{key}\0{stat.mtime_ns}\0".encode("utf-8", "surrogateescape") + stored).digest()
 
 
 def _entries_key(inputs: dict[str, bytes], inbox: Path, out: Path, previous, roster) -> str | None:
@@ -227,30 +232,29 @@ def _unreadable_folder(folder: str, inbox: Path, e: OSError):
     return FOLDER_UNREADABLE.at(name=name, reason=e.strerror or type(e).__name__)
 
 
-def _reuse(path: Path, key: str, out: str, k: Known | None, ledger) -> tuple[FileStat, FileResult | None, str]:
+def _reuse(path: Path, key: str, out: str, k: Known | None, ledger) -> tuple[FileStat, PackedResult | None, bytes]:
     """The file's stat now, and the ledger's verdict `k` (with its stored text) when the content is
     what the ledger saw last time. Any difference in size, mtime, ctime or inode means the content
     is hashed and compared again (content can change with the size and mtime put back)."""
     try:
         stat = FileStat.of(os.lstat(path))
     except OSError:
-        return FileStat.missing(), None, ""
+        return FileStat.missing(), None, b""
     if k is None:
-        return stat, None, ""
+        return stat, None, b""
     if k.json and not os.path.isfile(os.path.join(out, k.json)):
-        return stat, None, ""  # its output went missing: make it again
+        return stat, None, b""  # its output went missing: make it again
     if k.feedback and not os.path.isfile(os.path.join(out, k.feedback)):
-        return stat, None, ""
+        return stat, None, b""
     if (stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino) != (k.size, k.mtime_ns, k.ctime_ns, k.ino):
         try:
             if not k.sha256 or stat.size != k.size or sha256_of(path, PARENT_HASH_LIMIT) != k.sha256:
-                return stat, None, ""
+                return stat, None, b""
         except OSError:
-            return stat, None, ""
+            return stat, None, b""
         ledger.touch(key, stat)
     try:
-        r = FileResult.from_entry(k.entry, stat.mtime_ns / 1e9, key)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return stat, None, ""   # a record the ledger cannot give back: check the file again
-    r.unchanged = True
-    return stat, r, k.entry_text
+        r = PackedResult.from_stored(k.entry_packed, stat.mtime_ns / 1e9, key, unchanged=True)
+    except (ValueError, KeyError, TypeError, AttributeError, zlib.error):
+        return stat, None, b""   # a record the ledger cannot give back: check the file again
+    return stat, r, k.entry_packed

@@ -90,6 +90,10 @@ class FileResult:
         return sum(f.severity == "warning" for f in self.findings)
 
     @property
+    def finding_codes(self) -> tuple[str, ...]:
+        return tuple(f.code for f in self.findings)
+
+    @property
     def raw_path(self) -> str:
         """The inbox path as the file system has it (what outputs and the ledger are keyed by)."""
         return self.key or self.path
@@ -139,8 +143,8 @@ class RunReport:
     def stats(self) -> dict[str, Any]:
         by_code: dict[str, int] = {}
         for r in self.files:
-            for f in r.findings:
-                by_code[f.code] = by_code.get(f.code, 0) + 1
+            for code in r.finding_codes:    # a packed result (outputs.packed_result) keeps only its codes at hand
+                by_code[code] = by_code.get(code, 0) + 1
         return {
             "files": len(self.files),
             "accepted": sum(r.status == ACCEPTED for r in self.files),

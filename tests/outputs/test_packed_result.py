@@ -1,0 +1,38 @@
+"""A file's verdict as a run holds it: packed, yet read like the FileResult it came from."""
+
+from __future__ import annotations
+
+from xltool.checks.cell_types import NOT_A_NUMBER as BAD
+from xltool.ingest.crossfile import DUPLICATE_CONTENT as SEEN
+from xltool.outputs.packed_result import PackedResult, pack_entry
+from xltool.outputs.run_report import FileResult, RunReport
+
+
+def result() -> FileResult:
+    return FileResult("区/甲局_2024.xlsx", 1234, 17.5, "ab" * 32, "rejected", [BAD.at(sheet="三", cell="D5", value="x"), BAD.at(sheet="三", cell="D6", value="y")],
+                      "govinfo-annual-2021", "甲局", 2024, json="json/区/甲局_2024.xlsx.json", feedback="feedback/x.xlsx",
+                      checked_at="2026-12-01T08:00:00+00:00", issued_agency="甲局")
+
+
+def test_a_packed_result_reads_like_the_result_it_packs():
+    r = result()
+    packed = PackedResult.of(r, pack_entry(_compact(r.entry())))
+    assert packed.entry() == r.entry() and (packed.errors, packed.warnings) == (2, 0)
+    assert packed.finding_codes == (BAD.code, BAD.code) and packed.raw_path == r.raw_path
+    assert RunReport("in", "out", [packed]).stats() == RunReport("in", "out", [r]).stats()
+
+
+def test_what_a_check_adds_stays_and_shows_in_the_entry():
+    r = result()
+    packed = PackedResult.from_stored(pack_entry(_compact(r.entry())), r.mtime)
+    for target in (r, packed):
+        target.findings.append(SEEN.at(other="区/乙局_2024.xlsx"))
+        target.superseded_by = "区/乙局_2024.xlsx"
+    assert packed.entry() == r.entry() and packed.warnings == 1
+    assert packed.finding_codes == (BAD.code, BAD.code, SEEN.code)
+
+
+def _compact(entry: dict) -> str:
+    import simplejson
+
+    return simplejson.dumps(entry, ensure_ascii=False, separators=(",", ":"))

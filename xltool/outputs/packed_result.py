@@ -1,0 +1,124 @@
+"""A file's verdict as a run holds it until its report is written: the few fields the run reads
+of every file, and the rest as the text the ledger stores.
+
+A run over thousands of returns reads only a handful of fields of every file: status, agency,
+year, name, hash and times for the cross-file checks and the roster, counts and finding codes
+for the totals. It reads the findings themselves of a few files only: those a cross-file check
+or the roster adds a finding to, and those the terminal lists. So a `PackedResult` keeps those
+fields, and its entry as the ledger stores it (compact JSON, packed: about 0.5 KB), instead of
+a FileResult with a Finding object and its messages per finding (about 4 KB). Its findings
+are decoded when first asked for and then kept, so that what a check adds to them stays; its
+entry is decoded for run.json and report.html one file at a time. It reads like a FileResult.
+"""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from typing import Any
+
+from xltool.findings import ERROR, WARNING, Finding
+from xltool.form.canonical import loads
+from xltool.outputs.run_report import FileResult, bounded_findings
+
+
+class PackedResult:
+    __slots__ = ("path", "key", "size", "mtime", "sha256", "status", "form", "agency", "year", "json", "feedback",
+                 "unchanged", "checked_at", "superseded_by", "issued_agency", "code", "document",
+                 "_counts", "_codes", "_entry", "_findings")
+
+    # what only a file in its worker holds: never here
+    summary = source = workbook = None
+
+    def __init__(self, entry: dict[str, Any], packed: bytes, mtime: float, key: str = "", unchanged: bool = False):
+        self.path = entry["path"]
+        self.key = key if key != self.path else ""
+        self.size = entry["size"]
+        self.mtime = mtime
+        self.sha256 = entry["sha256"]
+        self.status = sys.intern(entry["status"])
+        self.form = _shared(entry.get("form"))
+        self.agency = entry.get("agency")
+        self.year = entry.get("year")
+        self.json = entry.get("json")
+        self.feedback = entry.get("feedback")
+        self.unchanged = unchanged
+        self.checked_at = _shared(entry.get("checked_at"))
+        self.superseded_by = entry.get("superseded_by")
+        issued = entry.get("issued_agency")
+        self.issued_agency = self.agency if issued == self.agency else issued
+        self.code = entry.get("code")
+        self._counts = (entry["errors"], entry["warnings"])     # of all its findings, as recorded
+        self._codes = tuple(sys.intern(f["code"]) for f in entry["findings"])
+        self._entry = packed
+        self._findings: list[Finding] | None = None
+        self.document: dict[str, Any] | None = None   # a caller may attach the canonical document it read
+
+    @classmethod
+    def of(cls, r: FileResult, packed: bytes) -> PackedResult:
+        """A result just recorded in the ledger (`packed`: its entry as stored)."""
+        return cls(r.entry(), packed, r.mtime, r.key, r.unchanged)
+
+    @classmethod
+    def from_stored(cls, packed: bytes, mtime: float, key: str = "", unchanged: bool = False) -> PackedResult:
+        """A verdict the ledger kept (ValueError, KeyError, TypeError, zlib.error: a record it
+        cannot give back)."""
+        entry = loads(unpack_entry(packed))
+        if not isinstance(entry, dict) or not isinstance(entry["findings"], list):
+            raise TypeError("not a run-report entry")
+        for f in entry["findings"]:
+            Finding.from_dict(f)    # every finding readable now, not when the report is written
+        return cls(entry, packed, mtime, key, unchanged)
+
+    @property
+    def raw_path(self) -> str:
+        return self.key or self.path
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The findings, decoded once asked for and kept (a check may add to them)."""
+        if self._findings is None:
+            self._findings = [Finding.from_dict(f) for f in self._stored()["findings"]]
+        return self._findings
+
+    @findings.setter
+    def findings(self, findings: list[Finding]) -> None:
+        self._findings = findings
+
+    @property
+    def errors(self) -> int:
+        return self._counts[0] if self._findings is None else sum(f.severity == ERROR for f in self._findings)
+
+    @property
+    def warnings(self) -> int:
+        return self._counts[1] if self._findings is None else sum(f.severity == WARNING for f in self._findings)
+
+    @property
+    def finding_codes(self) -> tuple[str, ...]:
+        return self._codes if self._findings is None else tuple(f.code for f in self._findings)
+
+    def entry(self) -> dict[str, Any]:
+        """The run report's entry, as FileResult.entry gives it."""
+        e = self._stored()
+        e["superseded_by"] = self.superseded_by
+        if self._findings is not None:
+            e["findings"] = [f.to_dict() for f in bounded_findings(self._findings)]
+            e["errors"], e["warnings"] = self.errors, self.warnings
+        return e
+
+    def _stored(self) -> dict[str, Any]:
+        return loads(unpack_entry(self._entry))
+
+
+def pack_entry(text: str) -> bytes:
+    """A run-report entry as the ledger stores and a run holds it: its compact JSON, UTF-8, zlib
+    level 1 (a third of its size, a few microseconds)."""
+    return zlib.compress(text.encode("utf-8", "surrogateescape"), 1)
+
+
+def unpack_entry(packed: bytes) -> str:
+    return zlib.decompress(packed).decode("utf-8", "surrogateescape")
+
+
+def _shared(text: str | None) -> str | None:
+    return None if text is None else sys.intern(text)

@@ -154,7 +154,7 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
                 r.document = None
             # a crash or a time-out says more about this run than about the file: try it again next time
             retry = any(f.code in RETRY_CODES for f in r.findings)
-            stat = stats.get(r.raw_path) or FileStat.missing()
+            stat = stats.pop(r.raw_path, None) or FileStat.missing()   # not kept once recorded
             stored = ledger.record(r.entry(), r.raw_path, stat, retry=retry, summary=r.summary)
             inputs[r.raw_path] = _entry_input(r.raw_path, stat, stored)
             r.summary = None    # kept by the ledger: the summary reads it from there

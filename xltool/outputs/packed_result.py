@@ -31,7 +31,7 @@ class PackedResult:
     summary = source = workbook = None
 
     def __init__(self, entry: dict[str, Any], packed: bytes, mtime: float, key: str = "", unchanged: bool = False):
-        self.path = entry["path"]
+        self.path = key if key == entry["path"] else entry["path"]    # one copy of the name: the run's key
         self.key = key if key != self.path else ""
         self.size = entry["size"]
         self.mtime = mtime

@@ -486,9 +486,24 @@ def _children_map() -> dict[int, int]:
     return parents
 
 
+_SELF_PEAK = """
+import atexit, resource, sys
+from xltool.cli import main
+peak_file = sys.argv.pop(1)
+def report():
+    with open(peak_file, "w") as fh:
+        fh.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+atexit.register(report)
+main()
+"""   # `xltool ARGS`, telling at its exit its own peak RSS (a forked child's pages are never counted)
+
+
 def measure_memory(inbox: Path, out: Path, jobs: int, interval: float = 0.02) -> dict:
-    """Peak RSS (VmHWM) of the ingest parent and of each descendant, polling /proc (an untimed run)."""
-    proc = subprocess.Popen(ingest_cmd(inbox, out, jobs), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Peak RSS of the ingest process itself (getrusage RUSAGE_SELF at its exit: its own pages only,
+    never a child's) and of each descendant (VmHWM, polling /proc), in an untimed run."""
+    peak_file = out.parent / "parent-peak-kb"
+    cmd = [sys.executable, "-c", _SELF_PEAK, str(peak_file), "ingest", str(inbox), "--out", str(out), "--jobs", str(jobs)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peaks: dict[int, int] = {}
     done = threading.Event()
 
@@ -499,7 +514,7 @@ def measure_memory(inbox: Path, out: Path, jobs: int, interval: float = 0.02) ->
             while frontier:
                 tree |= frontier
                 frontier = {p for p, pp in parents.items() if pp in frontier} - tree
-            for pid in tree:
+            for pid in tree - {proc.pid}:
                 hwm = _status_kb(pid, "VmHWM:")
                 if hwm:
                     peaks[pid] = max(peaks.get(pid, 0), hwm)
@@ -507,19 +522,12 @@ def measure_memory(inbox: Path, out: Path, jobs: int, interval: float = 0.02) ->
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.wait()
     done.set()
     poller.join()
-    workers = {pid: kb for pid, kb in peaks.items() if pid != proc.pid}
-    parent = peaks.get(proc.pid, 0)
-    # the parent's last moments (writing summary.xlsx, report.html) can fall after the last poll:
-    # wait4's ru_maxrss is the largest of the process and its reaped children, so when it exceeds
-    # every worker's peak it is the parent's
-    if usage.ru_maxrss > max([parent, *workers.values()]):
-        parent = usage.ru_maxrss
-    return {"parent_mb": parent / 1024, "worker_max_mb": max(workers.values(), default=0) / 1024,
-            "workers_seen": len(workers), "workers_sum_mb": sum(workers.values()) / 1024}
+    parent = int(peak_file.read_text()) if peak_file.exists() else 0
+    return {"parent_mb": parent / 1024, "worker_max_mb": max(peaks.values(), default=0) / 1024,
+            "workers_seen": len(peaks), "workers_sum_mb": sum(peaks.values()) / 1024}
 
 
 # --- generate and start-up ------------------------------------------------------------------------

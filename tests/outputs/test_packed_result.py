@@ -16,7 +16,7 @@ def result() -> FileResult:
 
 def test_a_packed_result_reads_like_the_result_it_packs():
     r = result()
-    packed = PackedResult.of(r, pack_entry(_compact(r.entry())))
+    packed = PackedResult(r.entry(), pack_entry(_compact(r.entry())), r.mtime)
     assert packed.entry() == r.entry() and (packed.errors, packed.warnings) == (2, 0)
     assert packed.finding_codes == (BAD.code, BAD.code) and packed.raw_path == r.raw_path
     assert RunReport("in", "out", [packed]).stats() == RunReport("in", "out", [r]).stats()

@@ -155,12 +155,13 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
             # a crash or a time-out says more about this run than about the file: try it again next time
             retry = any(f.code in RETRY_CODES for f in r.findings)
             stat = stats.pop(r.raw_path, None) or FileStat.missing()   # not kept once recorded
-            stored = ledger.record(r.entry(), r.raw_path, stat, retry=retry, summary=r.summary)
+            entry = r.entry()
+            stored = ledger.record(entry, r.raw_path, stat, retry=retry, summary=r.summary)
             inputs[r.raw_path] = _entry_input(r.raw_path, stat, stored)
             r.summary = None    # kept by the ledger: the summary reads it from there
             if on_file:
                 on_file(r)
-            results[r.raw_path] = PackedResult.of(r, stored)   # thousands of them: packed, not whole
+            results[r.raw_path] = PackedResult(entry, stored, r.mtime, r.key, r.unchanged)   # packed, not whole
 
         run_all(partial(process_and_write, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
                 jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)

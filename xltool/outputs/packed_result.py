@@ -19,7 +19,7 @@ from typing import Any
 
 from xltool.findings import ERROR, WARNING, Finding
 from xltool.form.canonical import loads
-from xltool.outputs.run_report import FileResult, bounded_findings
+from xltool.outputs.run_report import bounded_findings
 
 
 class PackedResult:
@@ -31,6 +31,7 @@ class PackedResult:
     summary = source = workbook = None
 
     def __init__(self, entry: dict[str, Any], packed: bytes, mtime: float, key: str = "", unchanged: bool = False):
+        """`entry`: the run-report entry (FileResult.entry), `packed`: the same as the ledger stores it."""
         self.path = key if key == entry["path"] else entry["path"]    # one copy of the name: the run's key
         self.key = key if key != self.path else ""
         self.size = entry["size"]
@@ -53,11 +54,6 @@ class PackedResult:
         self._entry = packed
         self._findings: list[Finding] | None = None
         self.document: dict[str, Any] | None = None   # a caller may attach the canonical document it read
-
-    @classmethod
-    def of(cls, r: FileResult, packed: bytes) -> PackedResult:
-        """A result just recorded in the ledger (`packed`: its entry as stored)."""
-        return cls(r.entry(), packed, r.mtime, r.key, r.unchanged)
 
     @classmethod
     def from_stored(cls, packed: bytes, mtime: float, key: str = "", unchanged: bool = False) -> PackedResult:

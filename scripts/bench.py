@@ -487,20 +487,21 @@ def _children_map() -> dict[int, int]:
 
 
 _SELF_PEAK = """
-import atexit, resource, sys
+import atexit, sys
 from xltool.cli import main
 peak_file = sys.argv.pop(1)
 def report():
-    with open(peak_file, "w") as fh:
-        fh.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    with open("/proc/self/status") as status, open(peak_file, "w") as fh:
+        fh.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
 atexit.register(report)
 main()
-"""   # `xltool ARGS`, telling at its exit its own peak RSS (a forked child's pages are never counted)
+"""   # `xltool ARGS`, telling at its exit its own peak RSS: VmHWM, which starts afresh at exec (getrusage's
+#       ru_maxrss would keep the benchmark's own size, inherited through the fork), and counts no child's pages
 
 
 def measure_memory(inbox: Path, out: Path, jobs: int, interval: float = 0.02) -> dict:
-    """Peak RSS of the ingest process itself (getrusage RUSAGE_SELF at its exit: its own pages only,
-    never a child's) and of each descendant (VmHWM, polling /proc), in an untimed run."""
+    """Peak RSS of the ingest process itself (its VmHWM, read by itself at its exit) and of each
+    descendant (VmHWM, polling /proc), in an untimed run."""
     peak_file = out.parent / "parent-peak-kb"
     cmd = [sys.executable, "-c", _SELF_PEAK, str(peak_file), "ingest", str(inbox), "--out", str(out), "--jobs", str(jobs)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

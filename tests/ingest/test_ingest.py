@@ -183,10 +183,10 @@ def test_a_rerun_with_nothing_changed_copies_the_entries_but_a_new_roster_is_see
     from xltool.generate.writer import WriteOptions as Options
     from xltool.generate.writer import write_workbook as write
     from xltool.ingest import run as run_module
-    from xltool.outputs import report_html, run_json
+    from xltool.outputs import packed_result, report_html, run_report
 
     encoded, sections = [], tmp_path / "sections-drawn"   # the page is drawn in a forked child: counted in a file
-    real_line, real_section = run_json.entry_line, report_html._file_section
+    real_line, real_section = run_report.entry_line, report_html._file_section
 
     def counted_section(*a):
         with open(sections, "a") as fh:
@@ -196,7 +196,9 @@ def test_a_rerun_with_nothing_changed_copies_the_entries_but_a_new_roster_is_see
     def drawn():
         return sections.read_text() if sections.exists() else ""
 
-    monkeypatch.setattr(run_json, "entry_line", lambda *a: encoded.append(1) or real_line(*a))
+    counted_line = lambda *a: encoded.append(1) or real_line(*a)   # noqa: E731
+    monkeypatch.setattr(run_report, "entry_line", counted_line)
+    monkeypatch.setattr(packed_result, "entry_line", counted_line)
     monkeypatch.setattr(report_html, "_file_section", counted_section)
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
@@ -210,7 +212,8 @@ def test_a_rerun_with_nothing_changed_copies_the_entries_but_a_new_roster_is_see
     assert [e for e in json.loads(second[0])["files"]] == [r.entry() for r in runs[0].files]
     roster.write_text("单位名称\n甲局\n乙局\n", encoding="utf-8")
     run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster))
-    assert len(encoded) == len(drawn()) == 2 and (out / "run.json").read_bytes() != second[0]
+    # the page is drawn again; run.json's entry is its stored line (nothing was added to it)
+    assert len(drawn()) == 2 and len(encoded) == 1 and (out / "run.json").read_bytes() != second[0]
     counts = json.loads((out / "run.json").read_text(encoding="utf-8"))["roster"]["counts"]
     assert counts["agencies"] == 2 and counts["missing"] == 1
 

@@ -16,7 +16,7 @@ def result() -> FileResult:
 
 def test_a_packed_result_reads_like_the_result_it_packs():
     r = result()
-    packed = PackedResult(r.entry(), pack_entry(_compact(r.entry())), r.mtime)
+    packed = PackedResult(r.entry(), pack_entry(r.entry()), r.mtime)
     assert packed.entry() == r.entry() and (packed.errors, packed.warnings) == (2, 0)
     assert packed.finding_codes == (BAD.code, BAD.code) and packed.raw_path == r.raw_path
     assert RunReport("in", "out", [packed]).stats() == RunReport("in", "out", [r]).stats()
@@ -24,7 +24,7 @@ def test_a_packed_result_reads_like_the_result_it_packs():
 
 def test_what_a_check_adds_stays_and_shows_in_the_entry():
     r = result()
-    packed = PackedResult.from_stored(pack_entry(_compact(r.entry())), r.mtime)
+    packed = PackedResult.from_stored(pack_entry(r.entry()), r.mtime)
     for target in (r, packed):
         target.findings.append(SEEN.at(other="区/乙局_2024.xlsx"))
         target.superseded_by = "区/乙局_2024.xlsx"
@@ -32,7 +32,14 @@ def test_what_a_check_adds_stays_and_shows_in_the_entry():
     assert packed.finding_codes == (BAD.code, BAD.code, SEEN.code)
 
 
-def _compact(entry: dict) -> str:
-    import simplejson
+def test_its_line_in_run_json_is_the_stored_text_until_something_is_added():
+    from xltool.outputs.run_report import entry_line
 
-    return simplejson.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    r = result()
+    packed = PackedResult.from_stored(pack_entry(r.entry()), r.mtime)
+    assert packed.entry_line() == entry_line(r.entry()) == r.entry_line()
+    packed.superseded_by = "区/乙局_2024.xlsx"
+    assert '"superseded_by": "区/乙局_2024.xlsx"' in packed.entry_line()
+    packed.superseded_by = None
+    packed.findings.append(SEEN.at(other="区/乙局_2024.xlsx"))
+    assert SEEN.code in packed.entry_line() and packed.entry_line() == entry_line(packed.entry())

@@ -237,7 +237,7 @@ class Ledger:
             sha = entry["sha256"]
         sums, sheet_row, csv_rows = ((pack_sums(summary.sums), summary.sheet_row, summary.csv_rows)
                                      if summary is not None else (None, None, None))
-        entry_packed = pack_entry(_compact(entry))
+        entry_packed = pack_entry(entry)
         self._begin()
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,

@@ -19,13 +19,13 @@ from typing import Any
 
 from xltool.findings import ERROR, WARNING, Finding
 from xltool.form.canonical import loads
-from xltool.outputs.run_report import bounded_findings
+from xltool.outputs.run_report import bounded_findings, entry_line
 
 
 class PackedResult:
     __slots__ = ("path", "key", "size", "mtime", "sha256", "status", "form", "agency", "year", "json", "feedback",
                  "unchanged", "checked_at", "superseded_by", "issued_agency", "code", "document",
-                 "_counts", "_codes", "_entry", "_findings")
+                 "_counts", "_codes", "_entry", "_findings", "_stored_superseded_by")
 
     # what only a file in its worker holds: never here
     summary = source = workbook = None
@@ -45,7 +45,7 @@ class PackedResult:
         self.feedback = entry.get("feedback")
         self.unchanged = unchanged
         self.checked_at = _shared(entry.get("checked_at"))
-        self.superseded_by = entry.get("superseded_by")
+        self.superseded_by = self._stored_superseded_by = entry.get("superseded_by")
         issued = entry.get("issued_agency")
         self.issued_agency = self.agency if issued == self.agency else issued
         self.code = entry.get("code")
@@ -102,14 +102,20 @@ class PackedResult:
             e["errors"], e["warnings"] = self.errors, self.warnings
         return e
 
+    def entry_line(self) -> str:
+        """The entry as run.json's line: the stored text itself while nothing was added to it."""
+        if self._findings is None and self.superseded_by == self._stored_superseded_by:
+            return unpack_entry(self._entry)
+        return entry_line(self.entry())
+
     def _stored(self) -> dict[str, Any]:
         return loads(unpack_entry(self._entry))
 
 
-def pack_entry(text: str) -> bytes:
-    """A run-report entry as the ledger stores and a run holds it: its compact JSON, UTF-8, zlib
-    level 1 (a third of its size, a few microseconds)."""
-    return zlib.compress(text.encode("utf-8", "surrogateescape"), 1)
+def pack_entry(entry: dict[str, Any]) -> bytes:
+    """A run-report entry as the ledger stores and a run holds it: run.json's line for it
+    (run_report.entry_line), UTF-8, zlib level 1 (a third of its size, a few microseconds)."""
+    return zlib.compress(entry_line(entry).encode("utf-8", "surrogateescape"), 1)
 
 
 def unpack_entry(packed: bytes) -> str:

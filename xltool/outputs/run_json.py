@@ -1,8 +1,9 @@
 """run.json: the run report as data, written entry by entry, its entries reused when unchanged.
 
 The layout is form.canonical's (sorted keys, two-space indent), except that each file's entry is
-one line: readable and greppable at thousands of files, and encoded by simplejson's C encoder,
-which an indented layout would not use. The entries are the body of a spliced file
+one line (run_report.entry_line): readable and greppable at thousands of files, encoded by
+simplejson's C encoder (an indented layout would not use it), and, for a verdict the ledger kept
+as it is, the very text the ledger stores. The entries are the body of a spliced file
 (outputs.spliced_file): a re-run whose entries are made from the same inputs copies them from
 the run.json on disk and writes only the counts around them again.
 """
@@ -11,19 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import simplejson
-
 from xltool.form.canonical import dumps
 from xltool.outputs.run_report import RunReport
 from xltool.outputs.spliced_file import write_spliced
 
 _FILES_MARK = "\u0000files\u0000"   # stands for the file entries while the rest of run.json is encoded
 _ENTRY_SEPARATOR = ",\n    "
-
-
-def entry_line(entry: dict) -> str:
-    """A file's entry in run.json: one line, keys sorted, exact decimals."""
-    return simplejson.dumps(entry, ensure_ascii=False, sort_keys=True, use_decimal=True, separators=(", ", ": "))
 
 
 def write_run_json(target: Path, report: RunReport, entries_key: str | None = None) -> str:
@@ -37,6 +31,6 @@ def write_run_json(target: Path, report: RunReport, entries_key: str | None = No
 
     def entries(put) -> None:
         for i, r in enumerate(report.files):
-            put(((_ENTRY_SEPARATOR if i else "") + entry_line(r.entry())).encode("utf-8"))
+            put(((_ENTRY_SEPARATOR if i else "") + r.entry_line()).encode("utf-8"))
 
     return write_spliced(target, head.encode("utf-8"), entries_key, entries, tail.encode("utf-8"))

@@ -10,6 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+import simplejson
+
 from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, Code, Finding
 from xltool.version import __version__
 
@@ -111,6 +113,9 @@ class FileResult:
             e["path_bytes"] = printable_bytes(self.raw_path)
         return e
 
+    def entry_line(self) -> str:
+        return entry_line(self.entry())
+
     @classmethod
     def from_entry(cls, e: dict[str, Any], mtime: float, key: str = "") -> FileResult:
         agency = e.get("agency")
@@ -120,6 +125,12 @@ class FileResult:
                    json=e.get("json"), feedback=e.get("feedback"), key=key if key != e["path"] else "",
                    issued_agency=agency if issued == agency else issued, code=e.get("code"),
                    checked_at=_shared(e.get("checked_at")))
+
+
+def entry_line(entry: dict[str, Any]) -> str:
+    """A file's entry as one line of text: keys sorted, exact decimals. run.json has a line per
+    file, and the ledger stores each verdict in the same form (so a kept verdict is written as it is)."""
+    return simplejson.dumps(entry, ensure_ascii=False, sort_keys=True, use_decimal=True, separators=(", ", ": "))
 
 
 def _shared(text: str | None) -> str | None:

@@ -115,19 +115,39 @@ def csv_safe(text: str) -> str:
 
 
 def pack_sums(sums: list[Number]) -> bytes:
-    """The numbers as stored: 64-bit integers in a row when they all are (the counts, the common
-    case: the summary adds thousands of these and a row unpacks in a microsecond), else exact JSON."""
-    if all(type(v) is int and -_INT64 <= v < _INT64 for v in sums):
-        return b"i" + _little_endian(array("q", sums)).tobytes()
-    return b"j" + simplejson.dumps([str(v) if isinstance(v, Decimal) else v for v in sums]).encode("ascii")
+    """The numbers as stored: 64-bit integers in a row (the counts: the summary adds thousands of
+    these, and a row unpacks in a microsecond), with the few that are not such integers (amounts
+    with decimals, a count past 64 bits) as exact text beside them, by position."""
+    ints = _little_endian(array("q", (v if _is_int64(v) else 0 for v in sums))).tobytes()
+    others = {str(i): str(v) for i, v in enumerate(sums) if not _is_int64(v)}
+    if not others:
+        return b"i" + ints
+    kinds = {i: "d" if isinstance(sums[int(i)], Decimal) else "i" for i in others}
+    text = simplejson.dumps({"values": others, "kinds": kinds}, sort_keys=True).encode("ascii")
+    return b"m" + len(ints).to_bytes(4, "little") + ints + text
 
 
 def unpack_sums(data: bytes) -> list[Number]:
     if data[:1] == b"i":
-        packed = array("q")
-        packed.frombytes(data[1:])
-        return _little_endian(packed).tolist()
-    return [Decimal(v) if isinstance(v, str) else v for v in simplejson.loads(data[1:].decode("ascii"))]
+        return _ints(data[1:])
+    if data[:1] != b"m":
+        raise ValueError("not a stored row of summary numbers")
+    size = int.from_bytes(data[1:5], "little")
+    values: list[Number] = _ints(data[5:5 + size])
+    extra = simplejson.loads(data[5 + size:].decode("ascii"))
+    for i, text in extra["values"].items():
+        values[int(i)] = Decimal(text) if extra["kinds"][i] == "d" else int(text)
+    return values
+
+
+def _is_int64(v: Any) -> bool:
+    return type(v) is int and -_INT64 <= v < _INT64
+
+
+def _ints(data: bytes) -> list[int]:
+    packed = array("q")
+    packed.frombytes(data)
+    return _little_endian(packed).tolist()
 
 
 def _little_endian(numbers: array) -> array:

@@ -8,7 +8,8 @@ or the roster adds a finding to, and those the terminal lists. So a `PackedResul
 fields, and its entry as the ledger stores it (compact JSON, packed: about 0.5 KB), instead of
 a FileResult with a Finding object and its messages per finding (about 4 KB). Its findings
 are decoded when first asked for and then kept, so that what a check adds to them stays; its
-entry is decoded for run.json and report.html one file at a time. It reads like a FileResult.
+entry is decoded for report.html one file at a time, and run.json takes the stored line as it
+is while nothing was added to it. It reads like a FileResult.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from xltool.findings import ERROR, WARNING, Finding
 from xltool.form.canonical import loads
-from xltool.outputs.run_report import bounded_findings, entry_line
+from xltool.outputs.run_report import bounded_findings, entry_line, shared_string
 
 
 class PackedResult:
@@ -38,13 +39,13 @@ class PackedResult:
         self.mtime = mtime
         self.sha256 = entry["sha256"]
         self.status = sys.intern(entry["status"])
-        self.form = _shared(entry.get("form"))
+        self.form = shared_string(entry.get("form"))
         self.agency = entry.get("agency")
         self.year = entry.get("year")
         self.json = entry.get("json")
         self.feedback = entry.get("feedback")
         self.unchanged = unchanged
-        self.checked_at = _shared(entry.get("checked_at"))
+        self.checked_at = shared_string(entry.get("checked_at"))
         self.superseded_by = self._stored_superseded_by = entry.get("superseded_by")
         issued = entry.get("issued_agency")
         self.issued_agency = self.agency if issued == self.agency else issued
@@ -121,6 +122,3 @@ def pack_entry(entry: dict[str, Any]) -> bytes:
 def unpack_entry(packed: bytes) -> str:
     return zlib.decompress(packed).decode("utf-8", "surrogateescape")
 
-
-def _shared(text: str | None) -> str | None:
-    return None if text is None else sys.intern(text)

@@ -120,11 +120,11 @@ class FileResult:
     def from_entry(cls, e: dict[str, Any], mtime: float, key: str = "") -> FileResult:
         agency = e.get("agency")
         issued = e.get("issued_agency")
-        return cls(e["path"], e["size"], mtime, e["sha256"], _shared(e["status"]),
-                   [Finding.from_dict(f) for f in e["findings"]], _shared(e.get("form")), agency, e.get("year"),
+        return cls(e["path"], e["size"], mtime, e["sha256"], shared_string(e["status"]),
+                   [Finding.from_dict(f) for f in e["findings"]], shared_string(e.get("form")), agency, e.get("year"),
                    json=e.get("json"), feedback=e.get("feedback"), key=key if key != e["path"] else "",
                    issued_agency=agency if issued == agency else issued, code=e.get("code"),
-                   checked_at=_shared(e.get("checked_at")))
+                   checked_at=shared_string(e.get("checked_at")))
 
 
 def entry_line(entry: dict[str, Any]) -> str:
@@ -133,7 +133,7 @@ def entry_line(entry: dict[str, Any]) -> str:
     return simplejson.dumps(entry, ensure_ascii=False, sort_keys=True, use_decimal=True, separators=(", ", ": "))
 
 
-def _shared(text: str | None) -> str | None:
+def shared_string(text: str | None) -> str | None:
     """One copy of a string thousands of results repeat (a status, a form id, a time to the second)."""
     return None if text is None else sys.intern(text)
 

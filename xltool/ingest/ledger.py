@@ -2,10 +2,11 @@
 
 `files` holds the latest verdict per inbox path, keyed by the path's raw bytes (two names that
 print alike, one UTF-8 and one GBK, are two files): what identifies the content (size, mtime,
-ctime, inode, sha256), the verdict, the run-report entry and, for an accepted return, its share
-of the summary (outputs.summary_rows.SummaryRow: its numbers to add up, its finished row of the
-明细 sheet and of values.csv), so that summary.xlsx and values.csv are put together from stored
-pieces and never read the JSON documents back. `history` keeps every verdict ever given, so a superseded or replaced return is never
+ctime, inode, sha256), the verdict, the run-report entry (packed) and, for an accepted return,
+its share of the summary (outputs.summary_rows.SummaryRow: its numbers to add up, its finished
+row of the 明细 sheet and of values.csv), so that summary.xlsx and values.csv are put together
+from stored pieces and never read the JSON documents back. `history` keeps every verdict ever
+given, so a superseded or replaced return is never
 forgotten.
 
 Records are committed in batches (every BATCH_FILES files or BATCH_SECONDS), each after the
@@ -26,8 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import simplejson
 
 from xltool.findings import WARNING, Code
 from xltool.form.canonical import loads
@@ -96,11 +95,6 @@ class FileStat:
     @classmethod
     def missing(cls) -> FileStat:
         return cls(0, 0, 0, 0)
-
-
-def _compact(value: Any) -> str:
-    """The ledger's own JSON: compact (thousands of entries are read at every run), exact decimals."""
-    return simplejson.dumps(value, ensure_ascii=False, use_decimal=True, separators=(",", ":"))
 
 
 def _raw(key: str) -> bytes:

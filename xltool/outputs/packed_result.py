@@ -20,7 +20,7 @@ from typing import Any
 
 from xltool.findings import ERROR, WARNING, Finding
 from xltool.form.canonical import loads
-from xltool.outputs.run_report import bounded_findings, entry_line, shared_string
+from xltool.outputs.run_report import bounded_findings, entry_line
 
 
 class PackedResult:
@@ -39,13 +39,13 @@ class PackedResult:
         self.mtime = mtime
         self.sha256 = entry["sha256"]
         self.status = sys.intern(entry["status"])
-        self.form = shared_string(entry.get("form"))
+        self.form = _shared(entry.get("form"))
         self.agency = entry.get("agency")
         self.year = entry.get("year")
         self.json = entry.get("json")
         self.feedback = entry.get("feedback")
         self.unchanged = unchanged
-        self.checked_at = shared_string(entry.get("checked_at"))
+        self.checked_at = _shared(entry.get("checked_at"))
         self.superseded_by = self._stored_superseded_by = entry.get("superseded_by")
         issued = entry.get("issued_agency")
         self.issued_agency = self.agency if issued == self.agency else issued
@@ -122,3 +122,7 @@ def pack_entry(entry: dict[str, Any]) -> bytes:
 def unpack_entry(packed: bytes) -> str:
     return zlib.decompress(packed).decode("utf-8", "surrogateescape")
 
+
+def _shared(text: str | None) -> str | None:
+    """One copy of a string thousands of results repeat (a form id, a time to the second)."""
+    return None if text is None else sys.intern(text)

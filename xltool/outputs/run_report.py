@@ -6,7 +6,6 @@ reads or writes files.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,24 +117,16 @@ class FileResult:
 
     @classmethod
     def from_entry(cls, e: dict[str, Any], mtime: float, key: str = "") -> FileResult:
-        agency = e.get("agency")
-        issued = e.get("issued_agency")
-        return cls(e["path"], e["size"], mtime, e["sha256"], shared_string(e["status"]),
-                   [Finding.from_dict(f) for f in e["findings"]], shared_string(e.get("form")), agency, e.get("year"),
-                   json=e.get("json"), feedback=e.get("feedback"), key=key if key != e["path"] else "",
-                   issued_agency=agency if issued == agency else issued, code=e.get("code"),
-                   checked_at=shared_string(e.get("checked_at")))
+        return cls(e["path"], e["size"], mtime, e["sha256"], e["status"], [Finding.from_dict(f) for f in e["findings"]],
+                   e.get("form"), e.get("agency"), e.get("year"), json=e.get("json"), feedback=e.get("feedback"),
+                   key=key if key != e["path"] else "", issued_agency=e.get("issued_agency"), code=e.get("code"),
+                   checked_at=e.get("checked_at"))
 
 
 def entry_line(entry: dict[str, Any]) -> str:
     """A file's entry as one line of text: keys sorted, exact decimals. run.json has a line per
     file, and the ledger stores each verdict in the same form (so a kept verdict is written as it is)."""
     return simplejson.dumps(entry, ensure_ascii=False, sort_keys=True, use_decimal=True, separators=(", ", ": "))
-
-
-def shared_string(text: str | None) -> str | None:
-    """One copy of a string thousands of results repeat (a status, a form id, a time to the second)."""
-    return None if text is None else sys.intern(text)
 
 
 def printable_bytes(raw: str) -> str:

@@ -9,11 +9,13 @@ report.html from colleagues on a shared drive), and renamed over the target. Lef
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,11 +60,48 @@ def atomic_path(target: Path, fsync: bool = True, mode: int | None = None,
 
 def write_atomic(target: Path, content: str | bytes, fsync: bool = True, mode: int | None = None,
                  prefix: str = TEMP_PREFIX) -> None:
-    """Write text (UTF-8, \\n line ends) or bytes to `target` atomically (`mode` as for atomic_path)."""
+    """Write text (UTF-8, \\n line ends) or bytes to `target` atomically (`mode` as for atomic_path).
+
+    The same steps as atomic_path in fewer system calls (ingest writes one JSON document per
+    return): the temp file is made with its final mode (0600 for a secret from the start, else
+    what open() gives under the umask) and a name of this process's own."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    with atomic_path(target, fsync=fsync, mode=mode, prefix=prefix) as tmp:
-        with open(tmp, "wb") as fh:
+    target = os.fspath(target)
+    fd, tmp = _new_temp_file(target, prefix, 0o666 if mode is None else mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)   # exactly `mode`, whatever the umask
+        os.replace(tmp, target)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+_temp_names = itertools.count()
+
+
+def _new_temp_file(target: str, prefix: str, mode: int) -> tuple[int, str]:
+    """A new file beside `target` (its folder made if missing), opened for writing: (fd, path).
+    Named by this process's id and a counter; O_EXCL: a name left by an earlier process is never reused."""
+    folder, name = os.path.split(target)
+    suffix = os.path.splitext(name)[1]
+    for attempt in range(100):
+        tmp = os.path.join(folder, f"{prefix}{os.getpid()}-{next(_temp_names)}{suffix}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            if attempt:
+                raise
+            Path(folder or ".").mkdir(parents=True, exist_ok=True)
+    raise FileExistsError(errno.EEXIST, "no free temp file name", folder)
 
 
 def clear_temp_files(folder: Path) -> None:

@@ -152,3 +152,20 @@ def test_a_ledger_of_the_older_layout_keeps_its_history(inbox, tmp_path):
     assert len(Ledger(out).history("局0")) == 2
     assert not list(out.glob("ledger.sqlite.broken-*"))
     assert ingest(inbox, out, jobs=1).stats()["unchanged"] == 3
+
+
+def test_a_report_reads_its_verdicts_back_from_the_ledger_and_knows_when_they_were_replaced(inbox, tmp_path):
+    """Results keep their scalars and read their entries back from the ledger. A later run (the
+    upload server runs again and again) that replaces a verdict there is noticed, never passed
+    off as the earlier run's: the other verdicts still read as they were."""
+    out = tmp_path / "out"
+    first = ingest(inbox, out, jobs=1)
+    before = {r.path: r.entry() for r in first.files}
+    return_file(inbox, "局0_2024.xlsx", "局0", seed=99)           # new content: a new verdict for the same path
+    ingest(inbox, out, jobs=1)
+    replaced, kept = entries(first)["局0_2024.xlsx"], entries(first)["局1_2024.xlsx"]
+    assert kept.entry() == before["局1_2024.xlsx"] and kept.entry_line()
+    with pytest.raises(LookupError, match="replaced by a later run"):
+        replaced.entry()
+    with pytest.raises(LookupError, match="replaced by a later run"):
+        replaced.entry_line()

@@ -14,9 +14,20 @@ def result() -> FileResult:
                       checked_at="2026-12-01T08:00:00+00:00", issued_agency="甲局")
 
 
+class Stored(dict):
+    """Entries kept by key, as the ledger keeps them (ingest.ledger.LedgerEntries)."""
+
+    def packed(self, key: str) -> bytes:
+        return self[key]
+
+
+def kept(r: FileResult) -> Stored:
+    return Stored({r.raw_path: pack_entry(r.entry())})
+
+
 def test_a_packed_result_reads_like_the_result_it_packs():
     r = result()
-    packed = PackedResult(r.entry(), pack_entry(r.entry()), r.mtime)
+    packed = PackedResult(r.entry(), kept(r), r.mtime)
     assert packed.entry() == r.entry() and (packed.errors, packed.warnings) == (2, 0)
     assert packed.finding_codes == (BAD.code, BAD.code) and packed.raw_path == r.raw_path
     assert RunReport("in", "out", [packed]).stats() == RunReport("in", "out", [r]).stats()
@@ -24,7 +35,7 @@ def test_a_packed_result_reads_like_the_result_it_packs():
 
 def test_what_a_check_adds_stays_and_shows_in_the_entry():
     r = result()
-    packed = PackedResult.from_stored(pack_entry(r.entry()), r.mtime)
+    packed = PackedResult.from_stored(pack_entry(r.entry()), kept(r), r.mtime)
     for target in (r, packed):
         target.findings.append(SEEN.at(other="区/乙局_2024.xlsx"))
         target.superseded_by = "区/乙局_2024.xlsx"
@@ -36,7 +47,7 @@ def test_its_line_in_run_json_is_the_stored_text_until_something_is_added():
     from xltool.outputs.run_report import entry_line
 
     r = result()
-    packed = PackedResult.from_stored(pack_entry(r.entry()), r.mtime)
+    packed = PackedResult.from_stored(pack_entry(r.entry()), kept(r), r.mtime)
     assert packed.entry_line() == entry_line(r.entry()) == r.entry_line()
     packed.superseded_by = "区/乙局_2024.xlsx"
     assert '"superseded_by": "区/乙局_2024.xlsx"' in packed.entry_line()

@@ -19,10 +19,11 @@ layout keeps its history; its files are checked again once.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,6 +130,43 @@ class StoredSummaryRows:
                     yield tuple(values)
         finally:
             db.close()
+
+
+class LedgerEntries:
+    """The entries the ledger stores, read back by raw inbox path (outputs.packed_result.StoredEntries):
+    a run's results keep their scalars, not their entries' text.
+
+    Reads go through a connection of this process's own, opened at the first read (a forked
+    child, report.html's drawer, opens its own and never touches the parent's). Within a run
+    every record is committed before anything reads it back; a result read after its run
+    checks that the entry is still its own (PackedResult: the same hash and time)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+        self._inherited: list[sqlite3.Connection] = []   # a parent's: never used, never closed in a child
+
+    def packed(self, key: str) -> bytes:
+        row = self._connection().execute("SELECT entry FROM files WHERE key = ?", (_raw(key),)).fetchone()
+        if row is None or not isinstance(row[0], bytes):
+            raise LookupError(f"the ledger {self.path} holds no verdict for {key!r}")
+        return row[0]
+
+    def close(self) -> None:
+        """Close this process's connection (the next read opens another)."""
+        if self._db is not None and self._pid == os.getpid():
+            self._db.close()
+        self._db = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is not None and self._pid != os.getpid():
+            self._inherited.append(self._db)
+            self._db = None
+        if self._db is None:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._pid = os.getpid()
+        return self._db
 
 
 class Ledger:
@@ -250,6 +288,17 @@ class Ledger:
         self.db.execute("UPDATE files SET mtime_ns = ?, ctime_ns = ?, ino = ? WHERE key = ?",
                         (stat.mtime_ns, stat.ctime_ns, stat.ino, _raw(key)))
         self._done_one()
+
+    def entries_digest(self, keys: Container[str]) -> bytes:
+        """What the run report's entries of `keys` are made from, in the names' byte order: each
+        file's name, its mtime (the newest return supersedes) and its verdict as stored (packed)."""
+        self.commit()
+        digest = hashlib.sha256()
+        for key, mtime_ns, entry in self.db.execute("SELECT key, mtime_ns, entry FROM files ORDER BY key"):
+            name = os.fsdecode(key)
+            if name in keys:
+                digest.update(key + f"\0{mtime_ns}\0".encode() + entry)
+        return digest.digest()
 
     def summary_rows(self, keys: set[str]) -> StoredSummaryRows:
         """The stored summary rows of the returns in `keys` (accepted, in use), in summary order."""

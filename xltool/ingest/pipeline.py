@@ -101,12 +101,13 @@ def process_file(path: Path, inbox: Path) -> FileResult:
     try:
         st = os.lstat(path)
         size, mtime = st.st_size, st.st_mtime
+        taken = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     except OSError as e:
         return FileResult(rel, 0, 0.0, "", REJECTED, [UNREADABLE.at(reason=e.strerror or str(e))], key=key)
     skip = skip_reason(path, inbox)
     if skip is not None:
-        return FileResult(rel, size, mtime, "", SKIPPED, [skip], key=key)
-    result = FileResult(rel, size, mtime, "", REJECTED, key=key)
+        return FileResult(rel, size, mtime, "", SKIPPED, [skip], key=key, stat=taken)
+    result = FileResult(rel, size, mtime, "", REJECTED, key=key, stat=taken)
     spec, values = None, None
     try:
         spec, values = _check(path, result)
@@ -168,7 +169,7 @@ def _document(result: FileResult, path: Path, spec, values) -> None:
     result.document = doc
 
 
-def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None = None) -> FileResult:
+def process_and_write(path: Path | str, inbox: Path, out: Path, timeout: float | None = None) -> FileResult:
     """One file's verdict and its own outputs, in the worker that checked it: the canonical JSON
     and, for a rejected return read as a form, its feedback workbook. The JSON is written before
     the caller records the verdict in the ledger, so a kill between the two only repeats work.
@@ -177,6 +178,7 @@ def process_and_write(path: Path, inbox: Path, out: Path, timeout: float | None 
     feedback would take longer keeps its verdict and goes without one. Only the small verdict goes
     back to the parent: the entry, and for an accepted return its share of the summary."""
     started = time.monotonic()
+    path = Path(path)   # the run hands over path strings: a Path each would cost the parent 0.4 KB a file
     r = process_file(path, inbox)
     r.checked_at = checked_now()
     write_json(out, r)

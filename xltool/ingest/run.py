@@ -13,6 +13,7 @@ import hashlib
 import os
 import sqlite3
 import zlib
+from collections import deque
 from collections.abc import Callable
 from functools import lru_cache, partial
 from pathlib import Path
@@ -22,7 +23,7 @@ from xltool.collection.status import Roster
 from xltool.fileio import FolderBusy, FolderLock, clear_temp_files
 from xltool.findings import WARNING, Code, printable
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
-from xltool.ingest.ledger import FileStat, Known, Ledger
+from xltool.ingest.ledger import FileStat, Known, Ledger, LedgerEntries
 from xltool.ingest.pipeline import (
     PARENT_HASH_LIMIT,
     RETRY_CODES,
@@ -121,86 +122,79 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
 def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, on_start) -> RunReport:
     clear_temp_files(out)
     ledger = Ledger(out, before_commit=partial(sync_folder, out))
+    stored = LedgerEntries(ledger.path)   # the results keep their scalars; their entries stay in the ledger
     try:
         notices = [ledger.moved_aside] if ledger.moved_aside else []
         files = candidates(inbox, on_unreadable=lambda folder, e: notices.append(_unreadable_folder(folder, inbox, e)))
         if on_start:
             on_start(len(files))
         results: dict[str, PackedResult] = {}   # by raw inbox path: names that print alike stay apart
-        todo: list[Path] = []
-        stats: dict[str, FileStat] = {}         # of the files to check: taken before a worker reads them
+        todo: deque[str] = deque()   # run_all lets go of each path as its file is done
         known = {} if full else ledger.take_known()
         inbox_prefix = len(os.path.join(os.fspath(inbox), ""))   # the walk's paths all start with it
         out_folder = os.fspath(out)
-        inputs: dict[str, bytes] = {}           # per file: what its entry is made from (see _entries_key)
         for path in files:
-            key = os.fspath(path)[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
-            stat, reused, stored = _reuse(path, key, out_folder, known.pop(key, None), ledger)
+            key = path[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
+            reused = _reuse(path, key, out_folder, known.pop(key, None), ledger, stored)
             if reused is None:
                 todo.append(path)
-                stats[key] = stat
                 continue
             results[key] = reused
-            inputs[key] = _entry_input(key, stat, stored)
             if on_file:
                 on_file(reused)
         # what is left of `known`: files no longer in the inbox (each entry was taken as its file was
         # reached); the walk's list is the todo list now: neither is kept through thousands of results
         del known, files
 
-        def done(path: Path, r: FileResult) -> None:
+        def done(path: str, r: FileResult) -> None:
             if r.document is not None:  # a file whose worker gave no answer
                 write_json(out, r)
                 r.document = None
             # a crash or a time-out says more about this run than about the file: try it again next time
             retry = any(f.code in RETRY_CODES for f in r.findings)
-            stat = stats.pop(r.raw_path, None) or FileStat.missing()   # not kept once recorded
+            # the stat its worker took just before reading it
+            stat = FileStat(*r.stat) if r.stat is not None else FileStat.missing()
             entry = r.entry()
-            stored = ledger.record(entry, r.raw_path, stat, retry=retry, summary=r.summary)
-            inputs[r.raw_path] = _entry_input(r.raw_path, stat, stored)
+            ledger.record(entry, r.raw_path, stat, retry=retry, summary=r.summary)
             r.summary = None    # kept by the ledger: the summary reads it from there
             if on_file:
                 on_file(r)
-            results[r.raw_path] = PackedResult(entry, stored, r.mtime, r.key, r.unchanged)   # packed, not whole
+            results[r.raw_path] = PackedResult(entry, stored, r.mtime, r.key, r.unchanged)   # its scalars only
 
         run_all(partial(process_and_write, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
                 jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
-        ledger.commit()
+        ledger.commit()   # every record of this run is committed before any is read back
         ordered = [results[k] for k in sorted(results, key=os.fsencode)]
+        results.clear()
         annotate_across_files(ordered)
         if previous is not None:
             notices.extend(annotate_previous_year(ordered, out, previous))
         report = RunReport(str(inbox), str(out), ordered, notices)
         attach_collection(report, roster)
-        entries_key = _entries_key(inputs, inbox, out, previous, roster)
+        entries_key = _entries_key(ledger, ordered, inbox, out, previous, roster)
         write_run_json(out / "run.json", report, entries_key)
         write_outputs(report, ledger, entries_key)
         return report
     finally:
+        stored.close()
         ledger.close()
 
 
-def _entry_input(key: str, stat: FileStat, stored: bytes) -> bytes:
-    """What one file's entry in the run report is made from: its name, its mtime (the newest
-    return supersedes) and its verdict as the ledger stores it (packed)."""
-    return hashlib.sha256(f"{key}\0{stat.mtime_ns}\0".encode("utf-8", "surrogateescape") + stored).digest()
-
-
-def _entries_key(inputs: dict[str, bytes], inbox: Path, out: Path, previous, roster) -> str | None:
-    """A name for the run report's entries: every file's input (_entry_input), the roster's bytes
-    (a return not on it gets a finding), the version and the folders. Two runs with the same key
-    make the same entries, so run.json and report.html copy them from the last run's files
-    (outputs.spliced_file). None with --previous, whose folder is not part of the key."""
+def _entries_key(ledger: Ledger, ordered: list[PackedResult], inbox: Path, out: Path, previous, roster) -> str | None:
+    """A name for the run report's entries: what every file's entry is made from (its name, its
+    mtime, its verdict as stored: Ledger.entries_digest), the roster's bytes (a return not on it
+    gets a finding), the version and the folders. Two runs with the same key make the same
+    entries, so run.json and report.html copy them from the last run's files (outputs.spliced_file).
+    None with --previous, whose folder is not part of the key."""
     if previous is not None:
         return None
-    key = hashlib.sha256(f"{__version__}\0{inbox}\0{out}\0".encode("utf-8", "surrogateescape"))
+    key = hashlib.sha256(f"{__version__}\0{inbox}\0{out}\0{len(ordered)}\0".encode("utf-8", "surrogateescape"))
     if roster is not None:
         try:
             key.update(Path(roster.path).read_bytes())
         except OSError:
             return None
-    for name in sorted(inputs, key=os.fsencode):
-        key.update(inputs[name])
+    key.update(ledger.entries_digest({r.raw_path for r in ordered}))
     return key.hexdigest()
 
 
@@ -233,29 +227,28 @@ def _unreadable_folder(folder: str, inbox: Path, e: OSError):
     return FOLDER_UNREADABLE.at(name=name, reason=e.strerror or type(e).__name__)
 
 
-def _reuse(path: Path, key: str, out: str, k: Known | None, ledger) -> tuple[FileStat, PackedResult | None, bytes]:
-    """The file's stat now, and the ledger's verdict `k` (with its stored text) when the content is
-    what the ledger saw last time. Any difference in size, mtime, ctime or inode means the content
-    is hashed and compared again (content can change with the size and mtime put back)."""
+def _reuse(path: str, key: str, out: str, k: Known | None, ledger: Ledger, stored: LedgerEntries) -> PackedResult | None:
+    """The ledger's verdict `k` when the content is what the ledger saw last time, else None. Any
+    difference in size, mtime, ctime or inode means the content is hashed and compared again
+    (content can change with the size and mtime put back)."""
     try:
         stat = FileStat.of(os.lstat(path))
     except OSError:
-        return FileStat.missing(), None, b""
+        return None
     if k is None:
-        return stat, None, b""
+        return None
     if k.json and not os.path.isfile(os.path.join(out, k.json)):
-        return stat, None, b""  # its output went missing: make it again
+        return None  # its output went missing: make it again
     if k.feedback and not os.path.isfile(os.path.join(out, k.feedback)):
-        return stat, None, b""
+        return None
     if (stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino) != (k.size, k.mtime_ns, k.ctime_ns, k.ino):
         try:
             if not k.sha256 or stat.size != k.size or sha256_of(path, PARENT_HASH_LIMIT) != k.sha256:
-                return stat, None, b""
+                return None
         except OSError:
-            return stat, None, b""
+            return None
         ledger.touch(key, stat)
     try:
-        r = PackedResult.from_stored(k.entry_packed, stat.mtime_ns / 1e9, key, unchanged=True)
+        return PackedResult.from_stored(k.entry_packed, stored, stat.mtime_ns / 1e9, key, unchanged=True)
     except (ValueError, KeyError, TypeError, AttributeError, zlib.error):
-        return stat, None, b""   # a record the ledger cannot give back: check the file again
-    return stat, r, k.entry_packed
+        return None   # a record the ledger cannot give back: check the file again

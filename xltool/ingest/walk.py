@@ -48,8 +48,9 @@ WRONG_DOCUMENT_TYPES = {
 CANDIDATE_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xlt", ".et", ".ett", ".xltx", ".xltm", ".ods", ".csv"}
 
 
-def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None = None) -> list[Path]:
-    """Every file under the inbox that could be a return, in a stable order (by the names' bytes).
+def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None = None) -> list[str]:
+    """Every file under the inbox that could be a return, in a stable order (by the names' bytes),
+    as a path string (a Path costs four times the memory, and an inbox may hold 100,000 files).
     Symlinks are listed (the guard decides about them) but never followed into directories. A folder
     that cannot be read is passed to `on_unreadable` (folder, error) instead of vanishing silently."""
     found = []
@@ -61,13 +62,18 @@ def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None
     for root, dirs, files in os.walk(inbox, followlinks=False, onerror=unreadable):
         dirs.sort(key=os.fsencode)
         for name in sorted(files, key=os.fsencode):
-            p = Path(root) / name
-            suffix = p.suffix.lower()
-            if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not p.suffix:
-                found.append(p)
+            suffix = _suffix(name)
+            if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not suffix:
+                found.append(os.path.join(root, name))
         # a linked folder is never walked; list it so that the guard reports it instead of it vanishing
-        found.extend(Path(root) / name for name in dirs if os.path.islink(os.path.join(root, name)))
+        found.extend(os.path.join(root, name) for name in dirs if os.path.islink(os.path.join(root, name)))
     return found
+
+
+def _suffix(name: str) -> str:
+    """Path(name).suffix.lower(), without making a Path."""
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 
 
 def skip_reason(path: Path, inbox_root: Path) -> Finding | None:

@@ -12,7 +12,8 @@ import gc
 import multiprocessing
 import os
 import resource
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from itertools import islice
 from pathlib import Path
@@ -72,11 +73,12 @@ def _initializer(budget_mb: int) -> None:
     _limit_memory(budget_mb)
 
 
-def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_result: Callable,
+def run_all(task: Callable, paths: Iterable[Path | str], inbox: Path, jobs: int, on_result: Callable,
             timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
     """task(path) -> FileResult for every path, in worker processes; on_result(path, result) in
-    this process as each finishes. `task` must be picklable (a module function or a partial)."""
-    paths = list(paths)
+    this process as each finishes. `task` must be picklable (a module function or a partial).
+    A path is let go of once its result is handed over (an inbox may hold 100,000 files)."""
+    paths = paths if isinstance(paths, deque) else deque(paths)
     if not paths:
         return
     from pebble import ProcessPool  # only when there is work: a re-run with nothing changed starts faster
@@ -84,7 +86,7 @@ def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_re
     warm_up()
     ctx = multiprocessing.get_context("fork")
     window = max(1, jobs) * 8  # tasks in flight: enough to keep workers busy, few enough to keep memory flat
-    pending = iter(paths)
+    pending = _taken(paths)
     with ProcessPool(max_workers=max(1, jobs), initializer=_initializer, initargs=(memory_mb,), context=ctx) as pool:
         futures = {}
         for p in islice(pending, window):
@@ -102,6 +104,11 @@ def run_all(task: Callable, paths: Iterable[Path], inbox: Path, jobs: int, on_re
             raise
 
 
+def _taken(paths: deque) -> Iterator:
+    while paths:
+        yield paths.popleft()
+
+
 def _result_of(fut, path: Path, inbox: Path, timeout: float):
     try:
         return fut.result()
@@ -115,8 +122,9 @@ def _result_of(fut, path: Path, inbox: Path, timeout: float):
         return _failed(path, inbox, WORKER_CRASHED.at(reason=f"{type(e).__name__}: {str(e)[:120]}"))
 
 
-def _failed(path: Path, inbox: Path, finding):
+def _failed(path: Path | str, inbox: Path, finding):
     """The verdict on a file whose worker gave no answer."""
+    path = Path(path)
 
     try:   # the file may be gone by now (deleted while its worker ran)
         st = os.lstat(path)

@@ -1,38 +1,47 @@
 """A file's verdict as a run holds it until its report is written: the few fields the run reads
-of every file, and the rest as the text the ledger stores.
+of every file; the rest stays where the ledger stores it.
 
 A run over thousands of returns reads only a handful of fields of every file: status, agency,
 year, name, hash and times for the cross-file checks and the roster, counts and finding codes
 for the totals. It reads the findings themselves of a few files only: those a cross-file check
 or the roster adds a finding to, and those the terminal lists. So a `PackedResult` keeps those
-fields, and its entry as the ledger stores it (compact JSON, packed: about 0.5 KB), instead of
-a FileResult with a Finding object and its messages per finding (about 4 KB). Its findings
-are decoded when first asked for and then kept, so that what a check adds to them stays; its
-entry is decoded for report.html one file at a time, and run.json takes the stored line as it
-is while nothing was added to it. It reads like a FileResult.
+fields (about 0.6 KB), not a FileResult with a Finding object and its messages per finding
+(about 4 KB), nor even its entry's text (0.5 KB more, packed): that is read back from the
+ledger (`StoredEntries`) when asked for. Its findings are decoded when first asked for and
+then kept, so that what a check adds to them stays; its entry is decoded for report.html one
+file at a time, and run.json takes the stored line as it is while nothing was added to it. It
+reads like a FileResult.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import zlib
-from typing import Any
+from typing import Any, Protocol
 
 from xltool.findings import ERROR, WARNING, Finding
 from xltool.form.canonical import loads
 from xltool.outputs.run_report import bounded_findings, entry_line
 
 
+class StoredEntries(Protocol):
+    """Where a run's entries are kept, packed (pack_entry), by raw inbox path: the ledger."""
+
+    def packed(self, key: str) -> bytes: ...
+
+
 class PackedResult:
     __slots__ = ("path", "key", "size", "mtime", "sha256", "status", "form", "agency", "year", "json", "feedback",
                  "unchanged", "checked_at", "superseded_by", "issued_agency", "code", "document",
-                 "_counts", "_codes", "_entry", "_findings", "_stored_superseded_by")
+                 "_counts", "_codes", "_stored_entries", "_findings", "_stored_superseded_by")
 
     # what only a file in its worker holds: never here
-    summary = source = workbook = None
+    summary = source = workbook = stat = None
 
-    def __init__(self, entry: dict[str, Any], packed: bytes, mtime: float, key: str = "", unchanged: bool = False):
-        """`entry`: the run-report entry (FileResult.entry), `packed`: the same as the ledger stores it."""
+    def __init__(self, entry: dict[str, Any], stored: StoredEntries, mtime: float, key: str = "",
+                 unchanged: bool = False):
+        """`entry`: the run-report entry (FileResult.entry); `stored`: where it is kept, packed."""
         self.path = key if key == entry["path"] else entry["path"]    # one copy of the name: the run's key
         self.key = key if key != self.path else ""
         self.size = entry["size"]
@@ -52,20 +61,21 @@ class PackedResult:
         self.code = entry.get("code")
         self._counts = (entry["errors"], entry["warnings"])     # of all its findings, as recorded
         self._codes = tuple(sys.intern(f["code"]) for f in entry["findings"])
-        self._entry = packed
+        self._stored_entries = stored
         self._findings: list[Finding] | None = None
         self.document: dict[str, Any] | None = None   # a caller may attach the canonical document it read
 
     @classmethod
-    def from_stored(cls, packed: bytes, mtime: float, key: str = "", unchanged: bool = False) -> PackedResult:
-        """A verdict the ledger kept (ValueError, KeyError, TypeError, zlib.error: a record it
-        cannot give back)."""
+    def from_stored(cls, packed: bytes, stored: StoredEntries, mtime: float, key: str = "",
+                    unchanged: bool = False) -> PackedResult:
+        """A verdict the ledger kept, `packed` as `stored` holds it (ValueError, KeyError,
+        TypeError, zlib.error: a record it cannot give back)."""
         entry = loads(unpack_entry(packed))
         if not isinstance(entry, dict) or not isinstance(entry["findings"], list):
             raise TypeError("not a run-report entry")
         for f in entry["findings"]:
             Finding.from_dict(f)    # every finding readable now, not when the report is written
-        return cls(entry, packed, mtime, key, unchanged)
+        return cls(entry, stored, mtime, key, unchanged)
 
     @property
     def raw_path(self) -> str:
@@ -106,11 +116,23 @@ class PackedResult:
     def entry_line(self) -> str:
         """The entry as run.json's line: the stored text itself while nothing was added to it."""
         if self._findings is None and self.superseded_by == self._stored_superseded_by:
-            return unpack_entry(self._entry)
+            line = unpack_entry(self._stored_entries.packed(self.raw_path))
+            if f'"sha256": "{self.sha256}"' not in line or f'"checked_at": {json.dumps(self.checked_at)}' not in line:
+                raise self._replaced()
+            return line
         return entry_line(self.entry())
 
     def _stored(self) -> dict[str, Any]:
-        return loads(unpack_entry(self._entry))
+        entry = loads(unpack_entry(self._stored_entries.packed(self.raw_path)))
+        if entry.get("sha256") != self.sha256 or entry.get("checked_at") != self.checked_at:
+            raise self._replaced()
+        return entry
+
+    def _replaced(self) -> LookupError:
+        """A result read after a later run replaced its verdict in the ledger: its own run's
+        run.json and report.html still have it."""
+        return LookupError(f"{self.path}: 台账中该文件的结果已被之后的一次校验替换，请查看当次的 run.json / the ledger's verdict "
+                           "for this file was replaced by a later run; see that run's run.json")
 
 
 def pack_entry(entry: dict[str, Any]) -> bytes:

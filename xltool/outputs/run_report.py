@@ -77,6 +77,9 @@ class FileResult:
     code: str | None = None          # 统一社会信用代码, from the code cell or the hidden sheet
     feedback: str | None = None      # the feedback workbook, relative to the output folder
     key: str = ""                    # the raw relative path (os.fsdecode: may hold undecodable bytes); "" = path
+    # (size, mtime_ns, ctime_ns, inode) as lstat gave them just before the file was read: what the
+    # ledger compares on the next run to tell whether the content may have changed
+    stat: tuple[int, int, int, int] | None = field(default=None, repr=False, compare=False)
     summary: Any = field(default=None, repr=False, compare=False)   # an accepted return's outputs.summary_rows.SummaryRow
     # while the worker holds the file: the bytes that were judged and the workbook parsed from them
     source: bytes | None = field(default=None, repr=False, compare=False)

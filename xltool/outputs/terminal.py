@@ -62,10 +62,14 @@ def print_collection(roster: dict, out: str, console: Console, max_names: int = 
 
 
 def problems_text(r: FileResult, limit: int) -> str:
+    try:
+        findings = r.findings
+    except LookupError:   # a later run has replaced its verdict in the ledger (outputs.packed_result)
+        return "[dim]（本次结果见 report.html / see report.html）[/dim]"
     if r.status == SKIPPED:
-        return f"[dim]{escape(r.findings[0].message) if r.findings else ''}[/dim]"
-    errors = [f for f in r.findings if f.is_error]
-    warnings = [f for f in r.findings if f.severity == "warning"]
+        return f"[dim]{escape(findings[0].message) if findings else ''}[/dim]"
+    errors = [f for f in findings if f.is_error]
+    warnings = [f for f in findings if f.severity == "warning"]
     # messages quote what agencies typed: escaped, so "[red]" typed in a cell stays text
     lines = [f"[red]{escape(_where(f))}[/red]{escape(f.message)}" for f in errors[:limit]]
     if len(errors) > limit:

@@ -120,8 +120,8 @@ def test_huge_texts_and_many_findings_are_bounded_in_run_json_and_the_ledger(tmp
     assert len(entry["findings"]) == 50 and entry["findings"][-1]["code"] == "more-findings"
     assert all(len(f["message"]) < 2100 and all(len(str(a)) < 300 for a in f["args"].values()) for f in entry["findings"])
     assert (tmp_path / "out" / "run.json").stat().st_size < 1_000_000
-    (ledger_entry,) = Ledger(tmp_path / "out").known().values()
-    assert len(ledger_entry.entry["findings"]) == 50
+    (ledger_entry,) = Ledger(tmp_path / "out").entries().values()
+    assert len(ledger_entry["findings"]) == 50
 
 
 # --- 4. feedback only in the worker, under the time limit ---------------------------------------

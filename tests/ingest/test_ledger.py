@@ -154,6 +154,37 @@ def test_a_ledger_of_the_older_layout_keeps_its_history(inbox, tmp_path):
     assert ingest(inbox, out, jobs=1).stats()["unchanged"] == 3
 
 
+def test_a_ledger_of_version_2_keeps_its_verdicts(inbox, tmp_path):
+    """Version 2 stored no head beside each entry: the column is added, and its verdicts are
+    reused from their entries, the same as a fresh run's."""
+    import sqlite3
+
+    out = tmp_path / "out"
+    first = ingest(inbox, out, jobs=1)
+    db = sqlite3.connect(out / "ledger.sqlite")
+    db.executescript("ALTER TABLE files DROP COLUMN head; PRAGMA user_version = 2;")
+    db.close()
+    again = ingest(inbox, out, jobs=1)
+    assert again.stats()["unchanged"] == 3 and not again.notices
+    assert all(r._findings is None for r in again.files)    # read from the heads the upgrade gave them
+    assert [r.entry() for r in again.files] == [r.entry() for r in first.files]
+    db = sqlite3.connect(out / "ledger.sqlite")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    db.close()
+
+
+def test_a_rerun_reads_each_kept_verdict_from_its_head_alone(inbox, tmp_path):
+    """A re-run decodes no finding of an unchanged return: what it reads of every file is the
+    head the ledger keeps beside the entry, and the entry is read when a report needs it."""
+    out = tmp_path / "out"
+    first = ingest(inbox, out, jobs=1)
+    second = ingest(inbox, out, jobs=1)
+    for a, b in zip(first.files, second.files, strict=True):
+        assert b._findings is None and (b.status, b.errors, b.warnings, b.finding_codes) == (
+            a.status, a.errors, a.warnings, a.finding_codes)
+    assert [r.entry() for r in second.files] == [r.entry() for r in first.files]
+
+
 def test_a_report_reads_its_verdicts_back_from_the_ledger_and_knows_when_they_were_replaced(inbox, tmp_path):
     """Results keep their scalars and read their entries back from the ledger. A later run (the
     upload server runs again and again) that replaces a verdict there is noticed, never passed

@@ -2,7 +2,8 @@
 
 `files` holds the latest verdict per inbox path, keyed by the path's raw bytes (two names that
 print alike, one UTF-8 and one GBK, are two files): what identifies the content (size, mtime,
-ctime, inode, sha256), the verdict, the run-report entry (packed) and, for an accepted return,
+ctime, inode, sha256), the verdict, the run-report entry (packed) and its head (what a run reads
+of every file: the entry without its findings, so that a re-run decodes none), and, for an accepted return,
 its share of the summary (outputs.summary_rows.SummaryRow: its numbers to add up, its finished
 row of the 明细 sheet and of values.csv), so that summary.xlsx and values.csv are put together
 from stored pieces and never read the JSON documents back. `history` keeps every verdict ever
@@ -14,7 +15,8 @@ files' JSON are written and flushed to disk (once per batch, by the caller's `be
 the next run processes those files again. The schema has a version (PRAGMA user_version): a
 ledger that is not one (garbage, truncated, an older layout) is moved aside, kept under a dated
 name, and rebuilt from the inbox; one written by a newer xltool is refused. A ledger of an older
-layout keeps its history; its files are checked again once.
+layout keeps its history; its files are checked again once (version 1), or its records are
+kept and given a head column (version 2).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import os
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,20 +34,20 @@ from typing import Any
 
 from xltool.findings import WARNING, Code
 from xltool.form.canonical import loads
-from xltool.outputs.packed_result import pack_entry, unpack_entry
+from xltool.outputs.packed_result import entry_head, pack_entry, unpack_entry
 from xltool.outputs.summary_rows import SummaryRow, pack_sums, unpack_sums
 
 LEDGER_NAME = "ledger.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BATCH_FILES = 64
 BATCH_SECONDS = 0.5
 _FILES_COLUMNS = ("key", "path", "size", "mtime_ns", "ctime_ns", "ino", "sha256", "form", "agency", "year",
-                  "status", "json", "feedback", "entry", "sums", "sheet_row", "csv_rows", "seen_at")
+                  "status", "json", "feedback", "entry", "sums", "sheet_row", "csv_rows", "seen_at", "head")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     key BLOB PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, sha256 TEXT,
     form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, feedback TEXT, entry BLOB, sums BLOB,
-    sheet_row BLOB, csv_rows BLOB, seen_at TEXT);
+    sheet_row BLOB, csv_rows BLOB, seen_at TEXT, head TEXT);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
     form TEXT, agency TEXT, year INTEGER, status TEXT, json TEXT, seen_at TEXT);
@@ -73,11 +76,8 @@ class Known:
     sha256: str
     json: str | None
     feedback: str | None
-    entry_packed: bytes     # the run-report entry, packed (pack_entry); decoded only when reused
-
-    @property
-    def entry(self) -> dict[str, Any]:
-        return loads(unpack_entry(self.entry_packed))
+    head: str | None               # what a run reads of the verdict (packed_result.entry_head)
+    entry_packed: bytes | None     # the entry itself (pack_entry): only for a record without a head
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +202,8 @@ class Ledger:
                     f"(ledger version {version}; this one knows {SCHEMA_VERSION}). Use the newer xltool or another output folder.")
             if version == 1 and {"files", "history"} <= tables:
                 self._upgrade_from_1(db)
+            elif version == 2 and "files" in tables:
+                self._upgrade_from_2(db)
             elif version < SCHEMA_VERSION and tables:
                 raise sqlite3.DatabaseError(f"ledger version {version}, expected {SCHEMA_VERSION}")
             if version == SCHEMA_VERSION:
@@ -221,6 +223,22 @@ class Ledger:
         """Version 1 kept each return's summary values as one JSON document: its `files` table is
         dropped (every file is checked again, once), its history kept."""
         db.executescript(f"BEGIN; DROP TABLE files; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+
+    @staticmethod
+    def _upgrade_from_2(db: sqlite3.Connection) -> None:
+        """Version 2 kept no head beside each entry: the column is added and filled from the
+        entries, once (a record whose entry cannot be read keeps none, and is read as before)."""
+        db.execute("BEGIN")
+        db.execute("ALTER TABLE files ADD COLUMN head TEXT")
+        heads = []
+        for key, packed in db.execute("SELECT key, entry FROM files"):
+            try:
+                heads.append((entry_head(loads(unpack_entry(packed))), key))
+            except (TypeError, ValueError, KeyError, zlib.error):
+                continue
+        db.executemany("UPDATE files SET head = ? WHERE key = ?", heads)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
 
     def _move_aside(self, reason: str):
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -245,13 +263,25 @@ class Ledger:
         return known
 
     def _load_known(self) -> dict[str, Known]:
-        """Loaded at once (a re-run over thousands of files stays fast); a row that cannot be read
-        is left out, so its file is simply checked again."""
+        """Loaded at once (a re-run over thousands of files stays fast): each verdict's head, not
+        its entry (read back by LedgerEntries when asked for); a row that cannot be read is left
+        out, so its file is simply checked again."""
         out = {}
-        for key, size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, entry in self.db.execute(
-                "SELECT key, size, mtime_ns, ctime_ns, ino, sha256, json, feedback, entry FROM files"):
-            if isinstance(key, bytes) and isinstance(entry, bytes):
-                out[os.fsdecode(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, entry)
+        for key, size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, head, entry in self.db.execute(
+                "SELECT key, size, mtime_ns, ctime_ns, ino, sha256, json, feedback, head, "
+                "CASE WHEN head IS NULL THEN entry END FROM files"):
+            if isinstance(key, bytes) and (isinstance(head, str) or isinstance(entry, bytes)):
+                out[os.fsdecode(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, head, entry)
+        return out
+
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """Every path's last run-report entry (by raw path), decoded; a record that cannot be read is left out."""
+        out = {}
+        for key, packed in self.db.execute("SELECT key, entry FROM files"):
+            try:
+                out[os.fsdecode(key)] = loads(unpack_entry(packed))
+            except (TypeError, ValueError, zlib.error):
+                continue
         return out
 
     def record(self, entry: dict[str, Any], key: str, stat: FileStat, retry: bool = False,
@@ -271,10 +301,10 @@ class Ledger:
                                      if summary is not None else (None, None, None))
         entry_packed = pack_entry(entry)
         self._begin()
-        self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,
                          entry.get("form"), entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"),
-                         entry.get("feedback"), entry_packed, sums, sheet_row, csv_rows, now))
+                         entry.get("feedback"), entry_packed, sums, sheet_row, csv_rows, now, entry_head(entry)))
         self.db.execute("INSERT INTO history (key, path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, entry["sha256"], entry.get("form"),

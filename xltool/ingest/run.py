@@ -249,6 +249,8 @@ def _reuse(path: str, key: str, out: str, k: Known | None, ledger: Ledger, store
             return None
         ledger.touch(key, stat)
     try:
+        if k.head is not None:
+            return PackedResult.from_head(k.head, stored, stat.mtime_ns / 1e9, key, unchanged=True)
         return PackedResult.from_stored(k.entry_packed, stored, stat.mtime_ns / 1e9, key, unchanged=True)
     except (ValueError, KeyError, TypeError, AttributeError, zlib.error):
         return None   # a record the ledger cannot give back: check the file again

@@ -41,7 +41,8 @@ class PackedResult:
 
     def __init__(self, entry: dict[str, Any], stored: StoredEntries, mtime: float, key: str = "",
                  unchanged: bool = False):
-        """`entry`: the run-report entry (FileResult.entry); `stored`: where it is kept, packed."""
+        """`entry`: the run-report entry (FileResult.entry), or its head (entry_head: the same
+        without the findings, with their codes); `stored`: where the entry is kept, packed."""
         self.path = key if key == entry["path"] else entry["path"]    # one copy of the name: the run's key
         self.key = key if key != self.path else ""
         self.size = entry["size"]
@@ -60,7 +61,8 @@ class PackedResult:
         self.issued_agency = self.agency if issued == self.agency else issued
         self.code = entry.get("code")
         self._counts = (entry["errors"], entry["warnings"])     # of all its findings, as recorded
-        self._codes = tuple(sys.intern(f["code"]) for f in entry["findings"])
+        codes = entry["codes"] if "codes" in entry else [f["code"] for f in entry["findings"]]
+        self._codes = _shared_codes(tuple(sys.intern(c) for c in codes))
         self._stored_entries = stored
         self._findings: list[Finding] | None = None
         self.document: dict[str, Any] | None = None   # a caller may attach the canonical document it read
@@ -76,6 +78,17 @@ class PackedResult:
         for f in entry["findings"]:
             Finding.from_dict(f)    # every finding readable now, not when the report is written
         return cls(entry, stored, mtime, key, unchanged)
+
+    @classmethod
+    def from_head(cls, head: str, stored: StoredEntries, mtime: float, key: str = "",
+                  unchanged: bool = False) -> PackedResult:
+        """A verdict the ledger kept, from its head (entry_head) alone: a re-run over thousands of
+        unchanged returns decodes no finding (ValueError, KeyError, TypeError: a head it cannot
+        give back). The entry itself is read from `stored` when asked for."""
+        fields = loads(head)
+        if not isinstance(fields, dict) or not isinstance(fields["codes"], list):
+            raise TypeError("not an entry's head")
+        return cls(fields, stored, mtime, key, unchanged)
 
     @property
     def raw_path(self) -> str:
@@ -135,6 +148,15 @@ class PackedResult:
                            "for this file was replaced by a later run; see that run's run.json")
 
 
+def entry_head(entry: dict[str, Any]) -> str:
+    """What a run reads of every file, as the ledger stores it beside the entry: the entry without
+    its findings, with their codes (`codes`) instead. About a third of the entry, and no finding
+    to decode."""
+    head = {k: v for k, v in entry.items() if k != "findings"}
+    head["codes"] = [f["code"] for f in entry["findings"]]
+    return entry_line(head)
+
+
 def pack_entry(entry: dict[str, Any]) -> bytes:
     """A run-report entry as the ledger stores and a run holds it: run.json's line for it
     (run_report.entry_line), UTF-8, zlib level 1 (a third of its size, a few microseconds)."""
@@ -143,6 +165,16 @@ def pack_entry(entry: dict[str, Any]) -> bytes:
 
 def unpack_entry(packed: bytes) -> str:
     return zlib.decompress(packed).decode("utf-8", "surrogateescape")
+
+
+_CODES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared_codes(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """One copy of each list of finding codes: most returns have one of a few (none, or the same warning)."""
+    if len(_CODES) < 10_000:
+        return _CODES.setdefault(codes, codes)
+    return _CODES.get(codes, codes)
 
 
 def _shared(text: str | None) -> str | None:

@@ -61,7 +61,7 @@ class Intake:
                 return self._cache[1]
         ledger = Ledger(self.out)
         try:
-            known = {path: k.entry for path, k in ledger.known().items()}
+            known = ledger.entries()
         finally:
             ledger.close()
         with self._lock:

@@ -1,4 +1,4 @@
-"""What one ingest worker spends per file: the CPU time of `process_and_write` over a fixed set of files.
+"""What one ingest worker spends per file: the CPU time of `check_in_worker` over a fixed set of files.
 
 Usage (from the repository root, after scripts/bench.py has built its corpus once):
 
@@ -7,7 +7,7 @@ Usage (from the repository root, after scripts/bench.py has built its corpus onc
     PYTHONPATH=$PWD python scripts/worker_profile.py --inbox DIR --n 100
 
 It does what a worker does, in this one process: `workers.warm_up()` (forms loaded, formulas
-compiled), a warm-up over 20 other files, then `pipeline.process_and_write` over the first N
+compiled), a warm-up over 20 other files, then `pipeline.check_in_worker` over the first N
 files of the inbox in sorted order (the same N every time, rejected returns included, so their
 feedback workbooks count), writing into a temporary output folder. Reported: process time per
 file (median and each run), which is what limits a CPU-bound ingest on few cores, and the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
 import statistics
 import sys
@@ -52,34 +53,34 @@ def main() -> int:
         return 2
 
     import xltool
-    from xltool.ingest.pipeline import process_and_write
+    from xltool.ingest.pipeline import check_in_worker
     from xltool.ingest.workers import warm_up
 
     print(f"xltool from {Path(xltool.__file__).parent}; {len(measured)} files of {inbox}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="worker-profile-") as out:
         warm_up()
         for path in warm:
-            process_and_write(path, inbox, Path(out), 60.0)
+            check_in_worker(path, inbox, Path(out), 60.0)
         if args.profile:
             profiler = cProfile.Profile()
-            profiler.runcall(_run, process_and_write, measured, inbox, Path(out))
+            profiler.runcall(_run, check_in_worker, measured, inbox, Path(out))
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
             return 0
         runs, verdicts = [], {}
         for _ in range(args.repeats):
             started = time.process_time()
-            verdicts = _run(process_and_write, measured, inbox, Path(out))
+            verdicts = _run(check_in_worker, measured, inbox, Path(out))
             runs.append((time.process_time() - started) / len(measured) * 1000)
     print(f"{statistics.median(runs):.2f} ms/file (process time, median of {len(runs)}; runs: "
           f"{', '.join(f'{ms:.2f}' for ms in runs)}); verdicts: {verdicts}")
     return 0
 
 
-def _run(process_and_write, files: list[Path], inbox: Path, out: Path) -> dict[str, int]:
-    """process_and_write over `files`, as a worker would; the count of each verdict."""
+def _run(check_in_worker, files: list[Path], inbox: Path, out: Path) -> dict[str, int]:
+    """check_in_worker over `files`, as a worker would; the count of each verdict."""
     verdicts: dict[str, int] = {}
     for path in files:
-        status = process_and_write(path, inbox, out, 60.0).status
+        status = json.loads(check_in_worker(path, inbox, out, 60.0).head)["status"]
         verdicts[status] = verdicts.get(status, 0) + 1
     return verdicts
 

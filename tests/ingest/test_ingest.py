@@ -185,19 +185,29 @@ def test_a_rerun_with_nothing_changed_copies_the_entries_but_a_new_roster_is_see
     from xltool.ingest import run as run_module
     from xltool.outputs import packed_result, report_html, run_report
 
-    encoded, sections = [], tmp_path / "sections-drawn"   # the page is drawn in a forked child: counted in a file
+    # an entry is encoded in the worker and the page drawn in a forked child: both counted in files
+    lines, sections = tmp_path / "entries-encoded", tmp_path / "sections-drawn"
     real_line, real_section = run_report.entry_line, report_html._file_section
 
-    def counted_section(*a):
-        with open(sections, "a") as fh:
+    def count(file):
+        with open(file, "a") as fh:
             fh.write("x")
+
+    def counted_section(*a):
+        count(sections)
         return real_section(*a)
+
+    def counted_line(e):
+        if "findings" in e:   # an entry (its head, which the ledger keeps beside it, has none: not counted)
+            count(lines)
+        return real_line(e)
 
     def drawn():
         return sections.read_text() if sections.exists() else ""
 
-    # an entry encoded (its head, which the ledger keeps beside it, has no findings: not counted)
-    counted_line = lambda e: ("findings" in e and encoded.append(1)) or real_line(e)   # noqa: E731
+    def encoded():
+        return lines.read_text() if lines.exists() else ""
+
     monkeypatch.setattr(run_report, "entry_line", counted_line)
     monkeypatch.setattr(packed_result, "entry_line", counted_line)
     monkeypatch.setattr(report_html, "_file_section", counted_section)
@@ -207,14 +217,14 @@ def test_a_rerun_with_nothing_changed_copies_the_entries_but_a_new_roster_is_see
     roster = tmp_path / "r.csv"
     roster.write_text("单位名称\n甲局\n", encoding="utf-8")
     runs = [run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster)) for _ in range(3)]  # checked; reused; reused
-    assert [r.stats()["unchanged"] for r in runs] == [0, 1, 1] and len(encoded) == len(drawn()) == 1
+    assert [r.stats()["unchanged"] for r in runs] == [0, 1, 1] and len(encoded()) == len(drawn()) == 1
     second = (out / "run.json").read_bytes(), (out / "report.html").read_bytes()
     assert json.loads(second[0])["stats"]["unchanged"] == 1 and "与上次相同未重新校验 1" in second[1].decode()
     assert [e for e in json.loads(second[0])["files"]] == [r.entry() for r in runs[0].files]
     roster.write_text("单位名称\n甲局\n乙局\n", encoding="utf-8")
     run_module.ingest(inbox, out, jobs=1, roster=load_roster(roster))
     # the page is drawn again; run.json's entry is its stored line (nothing was added to it)
-    assert len(drawn()) == 2 and len(encoded) == 1 and (out / "run.json").read_bytes() != second[0]
+    assert len(drawn()) == 2 and len(encoded()) == 1 and (out / "run.json").read_bytes() != second[0]
     counts = json.loads((out / "run.json").read_text(encoding="utf-8"))["roster"]["counts"]
     assert counts["agencies"] == 2 and counts["missing"] == 1
 

@@ -34,8 +34,8 @@ from typing import Any
 
 from xltool.findings import WARNING, Code
 from xltool.form.canonical import loads
-from xltool.outputs.packed_result import entry_head, pack_entry, unpack_entry
-from xltool.outputs.summary_rows import SummaryRow, pack_sums, unpack_sums
+from xltool.outputs.packed_result import StoredVerdict, entry_head, unpack_entry
+from xltool.outputs.summary_rows import unpack_sums
 
 LEDGER_NAME = "ledger.sqlite"
 SCHEMA_VERSION = 3
@@ -136,13 +136,15 @@ class LedgerEntries:
     """The entries the ledger stores, read back by raw inbox path (outputs.packed_result.StoredEntries):
     a run's results keep their scalars, not their entries' text.
 
-    Reads go through a connection of this process's own, opened at the first read (a forked
-    child, report.html's drawer, opens its own and never touches the parent's). Within a run
-    every record is committed before anything reads it back; a result read after its run
-    checks that the entry is still its own (PackedResult: the same hash and time)."""
+    While the run's ledger is open, reads go through its connection (they see the records of its
+    batch not yet committed: the upload server answers an upload the moment its verdict is
+    recorded). After the run, and in a forked child (report.html's drawer), through a connection
+    of this process's own, opened at the first read; a result read after its run checks that the
+    entry is still its own (PackedResult: the same hash and time)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.path = ledger.path
         self._db: sqlite3.Connection | None = None
         self._pid = 0
         self._inherited: list[sqlite3.Connection] = []   # a parent's: never used, never closed in a child
@@ -154,12 +156,14 @@ class LedgerEntries:
         return row[0]
 
     def close(self) -> None:
-        """Close this process's connection (the next read opens another)."""
+        """Close this process's own connection (the next read opens another)."""
         if self._db is not None and self._pid == os.getpid():
             self._db.close()
         self._db = None
 
     def _connection(self) -> sqlite3.Connection:
+        if self.ledger.db is not None and self.ledger.pid == os.getpid():
+            return self.ledger.db
         if self._db is not None and self._pid != os.getpid():
             self._inherited.append(self._db)
             self._db = None
@@ -176,6 +180,7 @@ class Ledger:
         """`before_commit`: called before each batch is committed (the outputs the batch's records
         name are flushed to disk there, once per batch rather than once per file)."""
         self.path = Path(folder) / LEDGER_NAME
+        self.pid = os.getpid()   # the process its connection belongs to (a forked child never uses it)
         self.before_commit = before_commit
         self.moved_aside = None   # the finding about a ledger that was moved aside, for the run report
         try:
@@ -284,33 +289,29 @@ class Ledger:
                 continue
         return out
 
-    def record(self, entry: dict[str, Any], key: str, stat: FileStat, retry: bool = False,
-               summary: SummaryRow | None = None) -> bytes:
-        """One file's verdict: appended to `history` and kept in `files`, with `stat` as taken before
-        the file was read, and for an accepted return its share of the summary. A verdict to `retry`
-        (a time-out, a crash: more about this run than about the file) is kept for this run's summary
-        but never reused: it is stored with no stat and no hash. Committed with its batch. Returns the
-        entry as stored, packed (what a later run reuses)."""
+    def record(self, verdict: StoredVerdict) -> dict[str, Any]:
+        """One file's verdict: appended to `history` and kept in `files`, with its stat as taken
+        before the file was read, and for an accepted return its share of the summary. A verdict
+        to retry (a time-out, a crash: more about this run than about the file) is kept for this
+        run's summary but never reused: it is stored with no stat and no hash. Committed with its
+        batch. Returns the verdict's head, decoded."""
+        entry = loads(verdict.head)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        raw = _raw(key)
-        if retry:
-            stat, sha = FileStat.missing(), ""
-        else:
-            sha = entry["sha256"]
-        sums, sheet_row, csv_rows = ((pack_sums(summary.sums), summary.sheet_row, summary.csv_rows)
-                                     if summary is not None else (None, None, None))
-        entry_packed = pack_entry(entry)
+        raw = _raw(verdict.key)
+        stat = FileStat(*verdict.stat) if verdict.stat is not None and not verdict.retry else FileStat.missing()
+        sha = "" if verdict.retry else entry["sha256"]
         self._begin()
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino, sha,
                          entry.get("form"), entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"),
-                         entry.get("feedback"), entry_packed, sums, sheet_row, csv_rows, now, entry_head(entry)))
+                         entry.get("feedback"), verdict.packed, verdict.sums, verdict.sheet_row, verdict.csv_rows, now,
+                         verdict.head))
         self.db.execute("INSERT INTO history (key, path, size, mtime_ns, sha256, form, agency, year, status, json, seen_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (raw, entry["path"], stat.size, stat.mtime_ns, entry["sha256"], entry.get("form"),
                          entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"), now))
         self._done_one()
-        return entry_packed
+        return entry
 
     def touch(self, key: str, stat: FileStat) -> None:
         """Same content, new times or inode (copied again, touched): remember them."""
@@ -359,5 +360,7 @@ class Ledger:
         return [dict(zip(keys, r)) for r in rows]
 
     def close(self) -> None:
-        self.commit()
-        self.db.close()
+        if self.db is not None:
+            self.commit()
+            self.db.close()
+            self.db = None

@@ -23,6 +23,7 @@ from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, WARNING, C
 from xltool.form.canonical import document, dumps
 from xltool.ingest.walk import skip_reason
 from xltool.outputs.output_names import feedback_name, json_name
+from xltool.outputs.packed_result import StoredVerdict
 from xltool.outputs.run_outputs import write_feedback_for
 from xltool.outputs.run_report import FileResult, bounded_findings
 from xltool.outputs.summary_rows import summary_row
@@ -167,6 +168,18 @@ def _document(result: FileResult, path: Path, spec, values) -> None:
     result.code = doc["code"] or result.code
     result.year = doc["year"] if doc["year"] is not None else result.year
     result.document = doc
+
+
+def check_in_worker(path: Path | str, inbox: Path, out: Path, timeout: float | None = None) -> StoredVerdict:
+    """process_and_write, and its verdict in the form the ledger stores it: all a worker sends back."""
+    r = process_and_write(path, inbox, out, timeout)
+    return StoredVerdict.of(r, retry=needs_retry(r))
+
+
+def needs_retry(r: FileResult) -> bool:
+    """A crash, a time-out or a blocked output says more about this run than about the file: it is
+    checked again next time."""
+    return any(f.code in RETRY_CODES for f in r.findings)
 
 
 def process_and_write(path: Path | str, inbox: Path, out: Path, timeout: float | None = None) -> FileResult:

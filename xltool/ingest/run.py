@@ -26,15 +26,15 @@ from xltool.ingest.crossfile import annotate_across_files, annotate_previous_yea
 from xltool.ingest.ledger import FileStat, Known, Ledger, LedgerEntries
 from xltool.ingest.pipeline import (
     PARENT_HASH_LIMIT,
-    RETRY_CODES,
-    process_and_write,
+    check_in_worker,
+    needs_retry,
     relative_name,
     sha256_of,
     write_json,
 )
 from xltool.ingest.walk import candidates
 from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
-from xltool.outputs.packed_result import PackedResult
+from xltool.outputs.packed_result import PackedResult, StoredVerdict
 from xltool.outputs.run_json import write_run_json
 from xltool.outputs.run_outputs import write_outputs
 from xltool.outputs.run_report import FileResult, RunReport
@@ -122,7 +122,7 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
 def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, on_start) -> RunReport:
     clear_temp_files(out)
     ledger = Ledger(out, before_commit=partial(sync_folder, out))
-    stored = LedgerEntries(ledger.path)   # the results keep their scalars; their entries stay in the ledger
+    stored = LedgerEntries(ledger)   # the results keep their scalars; their entries stay in the ledger
     try:
         notices = [ledger.moved_aside] if ledger.moved_aside else []
         files = candidates(inbox, on_unreadable=lambda folder, e: notices.append(_unreadable_folder(folder, inbox, e)))
@@ -146,22 +146,17 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         # reached); the walk's list is the todo list now: neither is kept through thousands of results
         del known, files
 
-        def done(path: str, r: FileResult) -> None:
-            if r.document is not None:  # a file whose worker gave no answer
-                write_json(out, r)
-                r.document = None
-            # a crash or a time-out says more about this run than about the file: try it again next time
-            retry = any(f.code in RETRY_CODES for f in r.findings)
-            # the stat its worker took just before reading it
-            stat = FileStat(*r.stat) if r.stat is not None else FileStat.missing()
-            entry = r.entry()
-            ledger.record(entry, r.raw_path, stat, retry=retry, summary=r.summary)
-            r.summary = None    # kept by the ledger: the summary reads it from there
+        def done(path: str, verdict: StoredVerdict | FileResult) -> None:
+            if isinstance(verdict, FileResult):   # a file whose worker gave no answer: its verdict is made here
+                write_json(out, verdict)
+                verdict = StoredVerdict.of(verdict, retry=needs_retry(verdict))
+            fields = ledger.record(verdict)
+            key = verdict.key
+            r = results[key] = PackedResult(fields, stored, verdict.mtime, key)   # its scalars only
             if on_file:
                 on_file(r)
-            results[r.raw_path] = PackedResult(entry, stored, r.mtime, r.key, r.unchanged)   # its scalars only
 
-        run_all(partial(process_and_write, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
+        run_all(partial(check_in_worker, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
                 jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
         ledger.commit()   # every record of this run is committed before any is read back
         ordered = [results[k] for k in sorted(results, key=os.fsencode)]

@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 import sys
 import zlib
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from xltool.findings import ERROR, WARNING, Finding
 from xltool.form.canonical import loads
-from xltool.outputs.run_report import bounded_findings, entry_line
+from xltool.outputs.run_report import FileResult, bounded_findings, entry_line
+from xltool.outputs.summary_rows import pack_sums
 
 
 class StoredEntries(Protocol):
@@ -146,6 +148,31 @@ class PackedResult:
         run.json and report.html still have it."""
         return LookupError(f"{self.path}: 台账中该文件的结果已被之后的一次校验替换，请查看当次的 run.json / the ledger's verdict "
                            "for this file was replaced by a later run; see that run's run.json")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVerdict:
+    """A file's verdict in the form the ledger stores it, made once, where the verdict was given
+    (its worker): what goes back to the ingest process instead of the FileResult, so that no
+    Finding is pickled there and back and nothing is left to encode there."""
+
+    key: str                                   # the raw inbox path
+    mtime: float
+    stat: tuple[int, int, int, int] | None     # FileResult.stat
+    retry: bool                                # more about the run than the file: check it again next time
+    head: str                                  # entry_head
+    packed: bytes                              # pack_entry
+    sums: bytes | None = None                  # an accepted return's share of the summary (SummaryRow), packed
+    sheet_row: bytes | None = None
+    csv_rows: bytes | None = None
+
+    @classmethod
+    def of(cls, r: FileResult, retry: bool) -> StoredVerdict:
+        entry, share = r.entry(), r.summary
+        if share is None:
+            return cls(r.raw_path, r.mtime, r.stat, retry, entry_head(entry), pack_entry(entry))
+        return cls(r.raw_path, r.mtime, r.stat, retry, entry_head(entry), pack_entry(entry),
+                   pack_sums(share.sums), share.sheet_row, share.csv_rows)
 
 
 def entry_head(entry: dict[str, Any]) -> str:

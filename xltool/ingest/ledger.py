@@ -289,12 +289,13 @@ class Ledger:
                 continue
         return out
 
-    def record(self, verdict: StoredVerdict) -> dict[str, Any]:
+    def record(self, verdict: StoredVerdict) -> None:
         """One file's verdict: appended to `history` and kept in `files`, with its stat as taken
         before the file was read, and for an accepted return its share of the summary. A verdict
         to retry (a time-out, a crash: more about this run than about the file) is kept for this
         run's summary but never reused: it is stored with no stat and no hash. Committed with its
-        batch. Returns the verdict's head, decoded."""
+        batch. The head is decoded here for the columns alone: SQLite keeps a UTF-8 copy inside
+        each str it is given, which a string kept for the run (a name, an agency) would carry."""
         entry = loads(verdict.head)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         raw = _raw(verdict.key)
@@ -311,7 +312,6 @@ class Ledger:
                         (raw, entry["path"], stat.size, stat.mtime_ns, entry["sha256"], entry.get("form"),
                          entry.get("agency"), entry.get("year"), entry["status"], entry.get("json"), now))
         self._done_one()
-        return entry
 
     def touch(self, key: str, stat: FileStat) -> None:
         """Same content, new times or inode (copied again, touched): remember them."""

@@ -150,9 +150,9 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
             if isinstance(verdict, FileResult):   # a file whose worker gave no answer: its verdict is made here
                 write_json(out, verdict)
                 verdict = StoredVerdict.of(verdict, retry=needs_retry(verdict))
-            fields = ledger.record(verdict)
+            ledger.record(verdict)
             key = verdict.key
-            r = results[key] = PackedResult(fields, stored, verdict.mtime, key)   # its scalars only
+            r = results[key] = PackedResult.from_head(verdict.head, stored, verdict.mtime, key)   # its scalars only
             if on_file:
                 on_file(r)
 

@@ -32,6 +32,8 @@ medians reported):
                 whichever is faster here. "floor / J" is that time spread ideally over J cores.
                 ingest must do at least this much per file (it reads the same parts, and checks,
                 writes JSON and reports besides), so ingest / (floor / J) is its overhead factor;
+  floor, J processes  the same read split over J forked processes, timed: what J cores really give
+                at the moment (on a shared machine, often well short of J times one);
   re-run        ingest again into the same OUT with nothing changed, and with 1% of the inbox's
                 files given new content (the ledger should only redo those);
   memory        one more (untimed) ingest run with /proc polled: the peak RSS (VmHWM) of the
@@ -396,6 +398,29 @@ def time_floor(files: list[Path], etree) -> float:
     return time.perf_counter() - start
 
 
+def time_floor_parallel(files: list[Path], etree, jobs: int) -> float:
+    """The floor read of the same files split over `jobs` forked processes (every jobs-th file each):
+    what `jobs` cores of this machine really give at the moment, which on a shared machine can be
+    far from `jobs` times one."""
+    start = time.perf_counter()
+    pids = []
+    for j in range(jobs):
+        pid = os.fork()
+        if pid == 0:   # the child: read its share, leave without running the parent's handlers
+            code = 1
+            try:
+                for path in files[j::jobs]:
+                    floor_read(path.read_bytes(), etree)
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    failed = [pid for pid in pids if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} floor process(es) failed")
+    return time.perf_counter() - start
+
+
 def pick_parser(files: list[Path]) -> tuple[str, object]:
     """The faster of xml.etree and lxml on these files (both must read them the same)."""
     sample = files[:50]
@@ -639,11 +664,14 @@ def measure_interleaved(inbox: Path, files: list[Path], alternates: list[Path], 
                         repeats: int, scratch: Path) -> dict:
     """Per repeat: the floor, a full ingest into a fresh OUT, a re-run with nothing changed, a re-run
     with 1% changed. Interleaved so a slow spell on the shared machine hits every row alike."""
-    times: dict[str, list[float]] = {"floor": [], "ingest": [], "rerun_unchanged": [], "rerun_1pct_changed": []}
+    times: dict[str, list[float]] = {"floor": [], "floor_parallel": [], "ingest": [], "rerun_unchanged": [],
+                                     "rerun_1pct_changed": []}
     stats, processed = {}, None
     for r in range(repeats):
-        log(f"  repeat {r + 1}/{repeats}: floor, ingest, re-run unchanged, re-run 1% changed")
+        log(f"  repeat {r + 1}/{repeats}: floor, floor over {jobs} processes, ingest, re-run unchanged, "
+            "re-run 1% changed")
         times["floor"].append(time_floor(files, etree))
+        times["floor_parallel"].append(time_floor_parallel(files, etree, jobs))
         out = scratch / f"out-{r}"
         times["ingest"].append(time_ingest(inbox, out, jobs))
         stats = stats or ingest_stats(out)
@@ -701,7 +729,8 @@ def run(args) -> dict:
 
     floor, ingest = res["floor"]["seconds"], res["ingest"]["seconds"]
     res["floor"]["parser"] = parser_name
-    res["ingest"].update({"files_per_s": n / ingest, "x_floor": ingest / floor, "x_floor_spread": ingest / (floor / args.jobs)})
+    res["ingest"].update({"files_per_s": n / ingest, "x_floor": ingest / floor, "x_floor_spread": ingest / (floor / args.jobs),
+                          "x_floor_parallel": ingest / res["floor_parallel"]["seconds"]})
     res["corpus"] = {"path": str(corpus), "kinds": {k: kinds.count(k) for k in sorted(set(kinds))},
                      "mean_kb": sum(p.stat().st_size for p in (corpus / "inbox").iterdir()) / n / 1024,
                      "changed_on_rerun": len(alternates)}
@@ -736,6 +765,10 @@ def report(res: dict) -> None:
     row("floor: minimal correct read, 1 process", ms(floor / n),
         f"{n / floor:7.1f} files/s  {floor:7.2f} s" + spread_of("floor"))
     row(f"floor / {jobs} (ideal spread over {jobs} cores)", ms(spread / n), f"{n / spread:7.1f} files/s")
+    parallel = res["floor_parallel"]["seconds"]
+    row(f"floor, {jobs} processes (measured)", ms(parallel / n),
+        f"{n / parallel:7.1f} files/s  {parallel:7.2f} s  {floor / parallel:.2f}x one process; "
+        f"ingest is {ingest / parallel:.2f}x this" + spread_of("floor_parallel"))
     for key, label in (("rerun_unchanged", "re-run, nothing changed"),
                        ("rerun_1pct_changed", f"re-run, {c['changed_on_rerun']} files (1%) changed")):
         s = res[key]["seconds"]

@@ -45,3 +45,20 @@ def test_floor_read_gives_openpyxl_values(tmp_path, parser):
         want = {c.coordinate: c.value for row in wb[name].iter_rows() for c in row if c.value is not None}
         assert got == {ref: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
                        for ref, v in want.items()}
+
+
+def test_the_parallel_floor_reads_every_file_and_fails_loudly(tmp_path):
+    """The floor over J processes is a time only when every process read its share: a file it
+    cannot read makes the benchmark fail instead of reporting a floor that skipped work."""
+    from scripts.bench import time_floor_parallel
+
+    spec = get_spec("govinfo-annual-2021")
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"{i}.xlsx")
+        write_workbook(spec, files[-1], Agency(f"局{i}", 2024), WriteOptions(values=random_inputs(spec.layout, random.Random(i))))
+    etree = parsers()["xml.etree"]
+    assert time_floor_parallel(files, etree, 2) > 0
+    (tmp_path / "3.xlsx").write_bytes(b"not a zip")
+    with pytest.raises(RuntimeError, match="floor process"):
+        time_floor_parallel([*files, tmp_path / "3.xlsx"], etree, 2)

@@ -88,6 +88,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "feedback-not-drawn": ("未生成批注版", "No feedback workbook"),
     "folder-unreadable": ("文件夹无法读取", "Folder unreadable"),
     "ledger-moved-aside": ("台账已重建", "Ledger rebuilt"),
+    "stored-entry-unreadable": ("台账记录损坏", "Damaged ledger record"),
     "more-findings": ("问题过多，未全部列出", "More findings not listed"),
     "output-blocked": ("结果无法写入", "Output blocked"),
     "previous-unusable": ("上年结果无法使用", "Last year's result unusable"),

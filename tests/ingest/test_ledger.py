@@ -200,3 +200,27 @@ def test_a_report_reads_its_verdicts_back_from_the_ledger_and_knows_when_they_we
         replaced.entry()
     with pytest.raises(LookupError, match="replaced by a later run"):
         replaced.entry_line()
+
+
+def test_a_damaged_record_is_reported_not_fatal_and_checked_again(inbox, tmp_path):
+    """A verdict the ledger can no longer give back (its stored entry damaged) does not stop a
+    re-run: that file's entry says so, the others are as they were, and the next run checks it again."""
+    import json
+    import sqlite3
+
+    out = tmp_path / "out"
+    first = {r.path: r.entry() for r in ingest(inbox, out, jobs=1).files}
+    db = sqlite3.connect(out / "ledger.sqlite")
+    db.execute("UPDATE files SET entry = ? WHERE path = ?", (b"not zlib", "局1_2024.xlsx"))
+    db.commit()
+    db.close()
+    second = ingest(inbox, out, jobs=1)
+    written = {e["path"]: e for e in json.loads((out / "run.json").read_text(encoding="utf-8"))["files"]}
+    assert [f["code"] for f in written["局1_2024.xlsx"]["findings"]] == ["stored-entry-unreadable"]
+    assert written["局1_2024.xlsx"]["status"] == first["局1_2024.xlsx"]["status"]
+    assert written["局0_2024.xlsx"] == first["局0_2024.xlsx"]
+    assert "stored-entry-unreadable" in (out / "report.html").read_text(encoding="utf-8")
+    assert second.stats()["unchanged"] == 3
+    third = ingest(inbox, out, jobs=1)
+    assert third.stats()["unchanged"] == 2 and not entries(third)["局1_2024.xlsx"].unchanged
+    assert entries(third)["局1_2024.xlsx"].entry()["findings"] == first["局1_2024.xlsx"]["findings"]

@@ -17,8 +17,13 @@ def result() -> FileResult:
 class Stored(dict):
     """Entries kept by key, as the ledger keeps them (ingest.ledger.LedgerEntries)."""
 
+    forgotten: list[str]
+
     def packed(self, key: str) -> bytes:
         return self[key]
+
+    def forget(self, key: str) -> None:
+        self.forgotten = [*getattr(self, "forgotten", []), key]
 
 
 def kept(r: FileResult) -> Stored:
@@ -54,3 +59,23 @@ def test_its_line_in_run_json_is_the_stored_text_until_something_is_added():
     packed.superseded_by = None
     packed.findings.append(SEEN.at(other="区/乙局_2024.xlsx"))
     assert SEEN.code in packed.entry_line() and packed.entry_line() == entry_line(packed.entry())
+
+
+def test_an_entry_the_ledger_cannot_give_back_reads_as_what_the_result_holds():
+    """A damaged record never stops a run: the entry is made from the result's own fields, with a
+    finding saying so, and the file is marked to be checked again."""
+    from xltool.outputs.packed_result import STORED_ENTRY_UNREADABLE
+    from xltool.outputs.run_report import entry_line
+
+    r = result()
+    stored = kept(r)
+    packed = PackedResult.from_stored(stored[r.raw_path], stored, r.mtime)
+    stored[r.raw_path] = b"x\x9c damaged"
+    entry = packed.entry()
+    assert [f["code"] for f in entry["findings"]] == [STORED_ENTRY_UNREADABLE.code]
+    assert {k: entry[k] for k in ("path", "status", "agency", "sha256", "json", "feedback")} == {
+        k: r.entry()[k] for k in ("path", "status", "agency", "sha256", "json", "feedback")}
+    assert stored.forgotten == [r.raw_path]
+    assert packed.entry_line() == entry_line(packed.entry())
+    del stored[r.raw_path]                    # a record gone altogether reads the same way
+    assert [f.code for f in PackedResult(r.entry(), stored, r.mtime).findings] == [STORED_ENTRY_UNREADABLE.code]

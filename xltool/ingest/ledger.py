@@ -151,9 +151,16 @@ class LedgerEntries:
 
     def packed(self, key: str) -> bytes:
         row = self._connection().execute("SELECT entry FROM files WHERE key = ?", (_raw(key),)).fetchone()
-        if row is None or not isinstance(row[0], bytes):
-            raise LookupError(f"the ledger {self.path} holds no verdict for {key!r}")
+        if row is None or not isinstance(row[0], bytes):   # KeyError: read as a damaged record (PackedResult)
+            raise KeyError(f"the ledger {self.path} holds no verdict for {key!r}")
         return row[0]
+
+    def forget(self, key: str) -> None:
+        """The entry of `key` cannot be read back: its record is made one no run reuses (no size, no
+        hash), so that its file is checked again next run. Only while this process's run holds the
+        ledger: a forked child, or a result read after its run, writes nothing."""
+        if self.ledger.db is not None and self.ledger.pid == os.getpid():
+            self.ledger.forget(key)
 
     def close(self) -> None:
         """Close this process's own connection (the next read opens another)."""
@@ -330,6 +337,12 @@ class Ledger:
             if name in keys:
                 digest.update(key + f"\0{mtime_ns}\0".encode() + entry)
         return digest.digest()
+
+    def forget(self, key: str) -> None:
+        """Keep the record of `key` but never reuse it: its file is checked again next run."""
+        self._begin()
+        self.db.execute("UPDATE files SET size = -1, sha256 = '' WHERE key = ?", (_raw(key),))
+        self._done_one()
 
     def summary_rows(self, keys: set[str]) -> StoredSummaryRows:
         """The stored summary rows of the returns in `keys` (accepted, in use), in summary order."""

@@ -21,9 +21,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from xltool.findings import ERROR, WARNING, Finding
+from xltool.findings import ERROR, WARNING, Code, Finding
 from xltool.form.canonical import loads
-from xltool.outputs.run_report import FileResult, bounded_findings, entry_line
+from xltool.outputs.run_report import FileResult, bounded_findings, entry_line, printable_bytes
 from xltool.outputs.summary_rows import pack_sums
 
 
@@ -31,6 +31,18 @@ class StoredEntries(Protocol):
     """Where a run's entries are kept, packed (pack_entry), by raw inbox path: the ledger."""
 
     def packed(self, key: str) -> bytes: ...
+
+    def forget(self, key: str) -> None:
+        """The entry of `key` cannot be read back: make sure its file is checked again next time."""
+
+
+STORED_ENTRY_UNREADABLE = Code(
+    "stored-entry-unreadable", WARNING,
+    zh="台账中保存的本文件校验结果已损坏，无法读出，问题明细暂时无法列出（状态与计数为上次保存的结果）。下次运行时会重新校验本文件，无需处理。",
+    en="The verdict the ledger kept for this file is damaged and could not be read back, so its findings cannot be "
+       "listed now (the status and counts are the ones kept). The file will be checked again on the next run; "
+       "nothing to do.")
+_UNREADABLE = (zlib.error, ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError)
 
 
 class PackedResult:
@@ -100,7 +112,10 @@ class PackedResult:
     def findings(self) -> list[Finding]:
         """The findings, decoded once asked for and kept (a check may add to them)."""
         if self._findings is None:
-            self._findings = [Finding.from_dict(f) for f in self._stored()["findings"]]
+            try:
+                self._findings = [Finding.from_dict(f) for f in self._stored()["findings"]]
+            except _UNREADABLE:
+                self._findings = self._unreadable()["findings"]
         return self._findings
 
     @findings.setter
@@ -131,16 +146,41 @@ class PackedResult:
     def entry_line(self) -> str:
         """The entry as run.json's line: the stored text itself while nothing was added to it."""
         if self._findings is None and self.superseded_by == self._stored_superseded_by:
-            line = unpack_entry(self._stored_entries.packed(self.raw_path))
+            try:
+                line = unpack_entry(self._stored_entries.packed(self.raw_path))
+            except _UNREADABLE:
+                return entry_line(self.entry())
             if f'"sha256": "{self.sha256}"' not in line or f'"checked_at": {json.dumps(self.checked_at)}' not in line:
                 raise self._replaced()
             return line
         return entry_line(self.entry())
 
     def _stored(self) -> dict[str, Any]:
-        entry = loads(unpack_entry(self._stored_entries.packed(self.raw_path)))
+        """The entry as the ledger keeps it; one it cannot give back reads as _unreadable() says."""
+        try:
+            entry = loads(unpack_entry(self._stored_entries.packed(self.raw_path)))
+            if not isinstance(entry, dict) or not isinstance(entry["findings"], list):
+                raise TypeError("not a run-report entry")
+        except _UNREADABLE:
+            return self._unreadable()
         if entry.get("sha256") != self.sha256 or entry.get("checked_at") != self.checked_at:
             raise self._replaced()
+        return entry
+
+    def _unreadable(self) -> dict[str, Any]:
+        """The entry made from what this result holds, when the ledger's copy cannot be read back
+        (damaged on disk, edited by hand): the kept status and counts, and a finding saying so in
+        place of the findings. Its file is checked again next run. Never an error: a run over
+        thousands of files does not stop for one damaged record."""
+        self._stored_entries.forget(self.raw_path)
+        entry = {"path": self.path, "size": self.size, "sha256": self.sha256, "status": self.status,
+                 "form": self.form, "agency": self.agency, "year": self.year, "json": self.json,
+                 "feedback": self.feedback, "errors": self._counts[0], "warnings": self._counts[1],
+                 "checked_at": self.checked_at, "superseded_by": self._stored_superseded_by,
+                 "issued_agency": self.issued_agency, "code": self.code,
+                 "findings": [STORED_ENTRY_UNREADABLE.at().to_dict()]}
+        if self.key:
+            entry["path_bytes"] = printable_bytes(self.key)
         return entry
 
     def _replaced(self) -> LookupError:

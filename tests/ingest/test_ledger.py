@@ -224,3 +224,17 @@ def test_a_damaged_record_is_reported_not_fatal_and_checked_again(inbox, tmp_pat
     third = ingest(inbox, out, jobs=1)
     assert third.stats()["unchanged"] == 2 and not entries(third)["局1_2024.xlsx"].unchanged
     assert entries(third)["局1_2024.xlsx"].entry()["findings"] == first["局1_2024.xlsx"]["findings"]
+
+
+def test_a_damaged_head_means_the_file_is_checked_again(inbox, tmp_path):
+    import sqlite3
+
+    out = tmp_path / "out"
+    ingest(inbox, out, jobs=1)
+    db = sqlite3.connect(out / "ledger.sqlite")
+    db.execute("UPDATE files SET head = ? WHERE path = ?", ('{"path": ', "局2_2024.xlsx"))
+    db.commit()
+    db.close()
+    again = ingest(inbox, out, jobs=1)
+    assert again.stats()["unchanged"] == 2 and not entries(again)["局2_2024.xlsx"].unchanged
+    assert entries(again)["局2_2024.xlsx"].status == "accepted"

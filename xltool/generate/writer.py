@@ -20,6 +20,7 @@ import xlsxwriter
 from xltool.calc.model import model_for
 from xltool.form.layout import CHECK_BAD, CHECK_OK, META_SHEET, Layout, SheetLayout, ValueCell, a1, quote_sheet
 from xltool.form.spec import FormSpec
+from xltool.generate import same_parts
 from xltool.version import __version__
 
 DEFAULT_PASSWORD = "xltool"     # documented in the README; coordinators set their own with --password
@@ -115,6 +116,9 @@ def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency
                                       "strings_to_urls": False})
     wb.set_properties({"title": f"{spec.title}（{spec.version}版）", "subject": spec.id,
                        "author": agency.name or "", "comments": f"xltool {__version__}"})
+    # the defined names and app.xml: the same for every workbook of the form, written once (same_parts)
+    wb._write_defined_names = partial(same_parts.write_defined_names, wb)
+    wb._get_packager = same_parts.SamePartsPackager
     fmt = Formats(wb)
     prefill = {k: v for k, v in agency.prefill().items() if v not in (None, "")}
     values = dict(options.values)

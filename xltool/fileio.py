@@ -13,7 +13,6 @@ import errno
 import fcntl
 import itertools
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import lru_cache
@@ -43,8 +42,7 @@ def atomic_path(target: Path, fsync: bool = True, mode: int | None = None,
     temp file is removed. The temp file is created 0600, so a secret is never readable by others; a
     `prefix` other than TEMP_PREFIX keeps it out of the way of ingest's clear_temp_files."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=target.suffix, dir=target.parent)
+    fd, tmp = _new_temp_file(os.fspath(target), prefix, 0o600)
     os.close(fd)
     try:
         yield Path(tmp)

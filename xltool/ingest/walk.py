@@ -71,7 +71,7 @@ def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None
 
 
 def _suffix(name: str) -> str:
-    """Path(name).suffix.lower(), without making a Path."""
+    """Path(name).suffix.lower(), without making a Path (os.path.splitext differs: it gives "a." the suffix ".")."""
     dot = name.rfind(".")
     return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from xltool.findings import ERROR, WARNING, Code, Finding
 from xltool.form.canonical import loads
-from xltool.outputs.run_report import FileResult, bounded_findings, entry_line, printable_bytes
+from xltool.outputs.run_report import FileResult, bounded_findings, entry_line
 from xltool.outputs.summary_rows import pack_sums
 
 
@@ -173,14 +173,11 @@ class PackedResult:
         place of the findings. Its file is checked again next run. Never an error: a run over
         thousands of files does not stop for one damaged record."""
         self._stored_entries.forget(self.raw_path)
-        entry = {"path": self.path, "size": self.size, "sha256": self.sha256, "status": self.status,
-                 "form": self.form, "agency": self.agency, "year": self.year, "json": self.json,
-                 "feedback": self.feedback, "errors": self._counts[0], "warnings": self._counts[1],
-                 "checked_at": self.checked_at, "superseded_by": self._stored_superseded_by,
-                 "issued_agency": self.issued_agency, "code": self.code,
-                 "findings": [STORED_ENTRY_UNREADABLE.at().to_dict()]}
-        if self.key:
-            entry["path_bytes"] = printable_bytes(self.key)
+        entry = FileResult(self.path, self.size, self.mtime, self.sha256, self.status, [STORED_ENTRY_UNREADABLE.at()],
+                           self.form, self.agency, self.year, json=self.json, feedback=self.feedback,
+                           checked_at=self.checked_at, superseded_by=self._stored_superseded_by,
+                           issued_agency=self.issued_agency, code=self.code, key=self.key).entry()
+        entry["errors"], entry["warnings"] = self._counts    # the counts kept, not the one finding's
         return entry
 
     def _replaced(self) -> LookupError:
@@ -209,10 +206,8 @@ class StoredVerdict:
     @classmethod
     def of(cls, r: FileResult, retry: bool) -> StoredVerdict:
         entry, share = r.entry(), r.summary
-        if share is None:
-            return cls(r.raw_path, r.mtime, r.stat, retry, entry_head(entry), pack_entry(entry))
-        return cls(r.raw_path, r.mtime, r.stat, retry, entry_head(entry), pack_entry(entry),
-                   pack_sums(share.sums), share.sheet_row, share.csv_rows)
+        summary = (None, None, None) if share is None else (pack_sums(share.sums), share.sheet_row, share.csv_rows)
+        return cls(r.raw_path, r.mtime, r.stat, retry, entry_head(entry), pack_entry(entry), *summary)
 
 
 def entry_head(entry: dict[str, Any]) -> str:

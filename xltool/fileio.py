@@ -1,4 +1,5 @@
-"""Writing outputs safely: the one atomic write every output goes through.
+"""Files read and written safely: the one atomic write every output goes through, and the one
+hash of a file's bytes (bounded, never blocking on a FIFO).
 
 A reader (a colleague opening report.html, the next run, a crash) never sees half a file: the
 bytes go to a temp file beside the target, are flushed to disk (fsync), given the mode a plain
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import itertools
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import lru_cache
@@ -100,6 +103,27 @@ def _new_temp_file(target: str, prefix: str, mode: int) -> tuple[int, str]:
                 raise
             Path(folder or ".").mkdir(parents=True, exist_ok=True)
     raise FileExistsError(errno.EEXIST, "no free temp file name", folder)
+
+
+def sha256_of(path: Path, limit: int | None = None) -> str:
+    """The sha256 of a regular file's bytes. Never blocks on a FIFO or a device (opened non-blocking,
+    checked with fstat: OSError otherwise); with `limit`, a longer file raises OSError (EFBIG), so
+    that the ingest process itself never reads an unbounded amount."""
+    h = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if limit is not None and st.st_size > limit:
+            raise OSError(errno.EFBIG, "file too large to hash here", str(path))
+        read = 0
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            read += len(chunk)
+            if limit is not None and read > limit:
+                raise OSError(errno.EFBIG, "file too large to hash here", str(path))
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def clear_temp_files(folder: Path) -> None:

@@ -11,14 +11,13 @@ import errno
 import hashlib
 import os
 import signal
-import stat
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from xltool.checks.identify import identify
 from xltool.checks.rules import check_workbook
-from xltool.fileio import write_atomic
+from xltool.fileio import sha256_of, write_atomic
 from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, WARNING, Code, printable, sort_key
 from xltool.form.canonical import document, dumps
 from xltool.ingest.walk import skip_reason
@@ -63,27 +62,6 @@ def raw_relative(path: Path, inbox: Path) -> str:
 def relative_name(path: Path, inbox: Path) -> str:
     """A file's name in reports: relative to the inbox, / separators, always valid Unicode."""
     return printable(raw_relative(path, inbox))
-
-
-def sha256_of(path: Path, limit: int | None = None) -> str:
-    """The sha256 of a regular file's bytes. Never blocks on a FIFO or a device (opened non-blocking,
-    checked with fstat: OSError otherwise); with `limit`, a longer file raises OSError (EFBIG), so
-    that the ingest process itself never reads an unbounded amount."""
-    h = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        if limit is not None and st.st_size > limit:
-            raise OSError(errno.EFBIG, "file too large to hash here", str(path))
-        read = 0
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            read += len(chunk)
-            if limit is not None and read > limit:
-                raise OSError(errno.EFBIG, "file too large to hash here", str(path))
-            h.update(chunk)
-    return h.hexdigest()
 
 
 PARENT_HASH_LIMIT = 64 * 1024 * 1024   # bytes the ingest process hashes itself (a changed file, a timed-out one)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from xltool.collection.attach import attach_collection
 from xltool.collection.status import Roster
-from xltool.fileio import FolderBusy, FolderLock, clear_temp_files
+from xltool.fileio import FolderBusy, FolderLock, clear_temp_files, sha256_of
 from xltool.findings import WARNING, Code, printable
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Known, Ledger, LedgerEntries
@@ -29,7 +29,6 @@ from xltool.ingest.pipeline import (
     check_in_worker,
     needs_retry,
     relative_name,
-    sha256_of,
     write_json,
 )
 from xltool.ingest.walk import candidates

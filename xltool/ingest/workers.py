@@ -19,6 +19,7 @@ from itertools import islice
 from pathlib import Path
 
 from xltool.calc.model import model_for
+from xltool.fileio import sha256_of
 from xltool.findings import ERROR, REJECTED, Code
 from xltool.form.canonical import document
 from xltool.form.forms import available_forms, get_spec
@@ -28,7 +29,6 @@ from xltool.ingest.pipeline import (
     checked_now,
     raw_relative,
     relative_name,
-    sha256_of,
 )
 from xltool.outputs.run_report import FileResult
 

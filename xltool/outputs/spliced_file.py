@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from xltool.fileio import atomic_path, write_atomic
+from xltool.fileio import atomic_path, sha256_of, write_atomic
 
 CHUNK = 1 << 20
 
@@ -93,7 +93,7 @@ def _intact_record(target: Path) -> BodyRecord | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     try:
-        if record.offset < 0 or record.length < 0 or _sha256_of(target) != record.sha256:
+        if record.offset < 0 or record.length < 0 or sha256_of(target) != record.sha256:
             return None     # edited, truncated or replaced since: made again
     except OSError:
         return None
@@ -108,14 +108,6 @@ def _body_intact(target: Path, record: BodyRecord) -> bool:
     except OSError:
         return False
     return digest.hexdigest() == record.body_sha256
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _copy_range(path: Path, offset: int, length: int, put: Callable[[bytes], None]) -> None:

@@ -137,18 +137,26 @@ def render_run_report(report: dict[str, Any], feedback: dict[str, str] | None = 
     """report.html from the run report dict. `feedback` maps a file's path (as in the report)
     to its feedback workbook's path relative to report.html (feedback/x.xlsx), linked next to it."""
     files = sorted(report.get("files", []), key=_file_order)
-    stats = report.get("stats") or {}
+    body = [_index(files)] + [_file_section(i, f, (feedback or {}).get(f.get("path", ""))) for i, f in _numbered(files)]
+    return page_top(report) + "\n".join(body) + page_bottom(report)
+
+
+def page_top(report: dict[str, Any]) -> str:
+    """The page down to the index: the head, the collection's progress, the totals, the toolbar
+    (outputs.run_outputs writes the index and the sections between this and page_bottom)."""
     parts = [_header(report)]
     if report.get("roster"):
         parts.append(_progress(report["roster"]))
-    parts += [_totals(stats), _toolbar(), _index(files)]
-    parts += [_file_section(i, f, (feedback or {}).get(f.get("path", ""))) for i, f in _numbered(files)]
-    parts.append(f'<footer>xltool {esc(report.get("xltool_version"))} · 本页为离线文件，不连接网络 / '
-                 f"offline page, no network access</footer>")
+    parts += [_totals(report.get("stats") or {}), _toolbar()]
     return (f'<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>收件校验报告 / Ingest report</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n<main>\n"
-            + "\n".join(parts) + f"\n</main>\n<script>{FILTER_JS}</script>\n</body>\n</html>\n")
+            + "\n".join(parts) + "\n")
+
+
+def page_bottom(report: dict[str, Any]) -> str:
+    return (f'\n<footer>xltool {esc(report.get("xltool_version"))} · 本页为离线文件，不连接网络 / '
+            f"offline page, no network access</footer>\n</main>\n<script>{FILTER_JS}</script>\n</body>\n</html>\n")
 
 
 def _file_order(entry: dict[str, Any]) -> tuple:

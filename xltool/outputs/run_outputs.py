@@ -120,17 +120,6 @@ def write_report_html(report: RunReport, links: dict[str, str], target: Path, se
     file (outputs.spliced_file), named by `sections_key`; the counts above them are written anew."""
 
     head = report.to_dict(entries=False)
-    parts = [page._header(head)]
-    if head.get("roster"):
-        parts.append(page._progress(head["roster"]))
-    parts += [page._totals(head.get("stats") or {}), page._toolbar()]
-    top = (f'<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-           f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-           f"<title>收件校验报告 / Ingest report</title>\n<style>{page.PAGE_CSS}</style>\n</head>\n<body>\n"
-           f"<main>\n" + "\n".join(parts) + "\n")
-    bottom = (f'\n<footer>xltool {page.esc(head.get("xltool_version"))} · 本页为离线文件，不连接网络 / '
-              f"offline page, no network access</footer>"
-              f"\n</main>\n<script>{page.FILTER_JS}</script>\n</body>\n</html>\n")
 
     def sections(put) -> None:
         # the page's order, as page._file_order, kept as (key, index) only: thousands of files
@@ -143,7 +132,7 @@ def write_report_html(report: RunReport, links: dict[str, str], target: Path, se
             entry = report.files[i].entry()
             put(("\n" + page._file_section(n, entry, links.get(entry.get("path", "")))).encode())
 
-    write_spliced(target, top.encode(), sections_key, sections, bottom.encode())
+    write_spliced(target, page.page_top(head).encode(), sections_key, sections, page.page_bottom(head).encode())
 
 
 def _index_fields(r: FileResult) -> dict[str, Any]:

@@ -265,12 +265,9 @@ class Ledger:
                 os.replace(side, kept.with_name(kept.name + extra))
         return LEDGER_MOVED_ASIDE.at(name=self.path.name, reason=reason[:200], kept=kept.name)
 
-    def known(self) -> dict[str, Known]:
-        """Every path's last record (by raw path), as the ledger held it when opened."""
-        return self._known
-
     def take_known(self) -> dict[str, Known]:
-        """known(), handed over: the ledger forgets it (thousands of entries are not kept twice)."""
+        """Every path's last record (by raw path), as the ledger held it when opened, handed over:
+        the ledger forgets it (thousands of records are not kept twice)."""
         known, self._known = self._known, {}
         return known
 

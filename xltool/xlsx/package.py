@@ -233,6 +233,12 @@ _SHARED_PART_MAX_BYTES = 64 * 1024
 _SHARED_BYTES_KEPT = 1024 * 1024
 _SHARED_TREES: dict[bytes, ET.Element] = {}     # least recently used first
 _shared_bytes = 0
+# A part's tree is kept only when its bytes come back: most parts of a return (the sheets the
+# agency filled) are seen once, and keeping them would only push the shared ones out and make
+# each eviction free a tree long gone cold in the cache. What is remembered of a part seen once
+# is its bytes' hash (the str/bytes hash Python keeps anyway), a few tens of bytes a part.
+_SEEN_ONCE: set[int] = set()
+_SEEN_ONCE_MAX = 100_000
 # The library API (xltool.validate_file) may be called from several threads: the LRU's steps are
 # taken under a lock. A forked worker makes its own (a lock held by another thread at the fork
 # would stay held in the child for ever).
@@ -258,8 +264,14 @@ def _parsed(data: bytes) -> ET.Element:
             _SHARED_TREES[data] = root
             return root
     root = ET.fromstring(data)
+    key = hash(data)
     with _shared_lock:
-        _keep_shared(data, root)
+        if key in _SEEN_ONCE:
+            _keep_shared(data, root)
+        else:
+            if len(_SEEN_ONCE) >= _SEEN_ONCE_MAX:
+                _SEEN_ONCE.clear()
+            _SEEN_ONCE.add(key)
     return root
 
 

@@ -4,11 +4,13 @@ merges, protection and defined names. What the readers produce and the checks co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class CellData:
+class CellData(NamedTuple):
+    """One cell, immutable. A named tuple rather than a frozen dataclass: a return's read makes
+    some five hundred of them, and a frozen dataclass sets each field through object.__setattr__."""
+
     value: Any                 # what a person sees typed: number, text, bool, datetime, or None
     formula: str | None = None  # "=SUM(D5:I5)" when the cell holds a formula
     cached: Any = None         # the result the file stores for a formula

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from xltool.cells import column_index
 from xltool.finding_titles import title_of
 
 ERROR = "error"
@@ -161,7 +162,4 @@ def _cell_order(cell: str | None) -> tuple[int, int]:
         return (0, 0)
     letters = "".join(ch for ch in cell if ch.isalpha())
     digits = "".join(ch for ch in cell if ch.isdigit())
-    col = 0
-    for ch in letters.upper():
-        col = col * 26 + (ord(ch) - 64)
-    return (int(digits or 0), col)
+    return (int(digits or 0), column_index(letters))

@@ -29,8 +29,8 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, Inexact, 
 from typing import Any
 
 from xltool.calc.result import CheckResult
+from xltool.cells import parse_a1
 from xltool.form.layout import CheckCell, Layout
-from xltool.xlsx.cells import parse_a1
 
 _FLOAT_EXACT_LIMIT = 2 ** 53          # every integer below this is exact in a double
 _UNIT_ROUNDOFF = 2.0 ** -53           # a double's relative rounding error

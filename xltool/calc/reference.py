@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from xltool.calc.result import CheckResult
+from xltool.cells import parse_a1
 from xltool.form.layout import CheckCell, Layout
-from xltool.xlsx.cells import parse_a1
 
 _SHEET_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(.+)$")
 

@@ -23,8 +23,8 @@ import math
 import unicodedata
 from dataclasses import dataclass, field
 
+from xltool.cells import a1
 from xltool.form.spec import CellType, FormSpec, Sheet, SpecError, Table, depth, formula_ref_spans, leaves
-from xltool.xlsx.cells import a1
 
 META_SHEET = "_xltool"          # the very hidden sheet that identifies a generated workbook
 ROW_HEIGHT = 15.0               # points: one line of 11 pt 宋体

@@ -22,6 +22,7 @@ from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltool.cells import parse_a1
 from xltool.checks.bounds import DEFAULT_MAX_LENGTH, max_length, role_limits
 from xltool.checks.rules import parse_number
 from xltool.fileio import atomic_path
@@ -37,7 +38,6 @@ from xltool.outputs.findings_sheet import (
     write_with_openpyxl,
     write_with_xlsxwriter,
 )
-from xltool.xlsx.cells import parse_a1
 from xltool.xlsx.model import WorkbookData
 from xltool.xlsx.read import read_workbook
 

@@ -26,11 +26,11 @@ from typing import Any
 
 import simplejson
 
+from xltool.cells import column_letter
 from xltool.form.forms import get_spec
 from xltool.form.layout import ValueCell
 from xltool.form.spec import FormSpec
 from xltool.outputs.run_report import bounded_text
-from xltool.xlsx.cells import column_letter
 
 ROW_MARK = "\x1c"
 STYLE_MARKS = {"text": "\x1d", "integer": "\x1e", "decimal": "\x1f"}   # the 明细 sheet's three cell styles

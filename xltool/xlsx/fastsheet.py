@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from xltool.xlsx.cells import coordinate
+from xltool.cells import coordinate
 from xltool.xlsx.model import CellData, SheetData
 from xltool.xlsx.ooxml import (
     MAIN,

@@ -9,7 +9,7 @@ import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from xltool.xlsx.cells import column_index, coordinate
+from xltool.cells import column_index, coordinate
 from xltool.xlsx.package import REL_NS, local_name
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from xltool.xlsx.cells import column_index, column_letter
+from xltool.cells import column_index, column_letter
 from xltool.xlsx.guard.result import Limits
 
 # A single start tag longer than this cannot be scanned in a bounded window (see SheetScan).

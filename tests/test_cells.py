@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 
-from xltool.xlsx.cells import a1, column_index, column_letter, coordinate, parse_a1
+from xltool.cells import a1, column_index, column_letter, coordinate, parse_a1
 
 COLUMNS = st.integers(min_value=1, max_value=16384)   # A..XFD
 ROWS = st.integers(min_value=1, max_value=1048576)

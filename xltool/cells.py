@@ -1,7 +1,8 @@
 """Cell names: A1 references and column letters to row/column numbers and back.
 
 The one place that converts between them, for the guard's sheet scan, the fast reader, the
-form layout and the feedback workbook. Two numberings are in use and the names say which:
+form layout, the feedback workbook and the order of findings; so it sits below every stage
+(it imports nothing of xltool). Two numberings are in use and the names say which:
 `a1`/`parse_a1` are 0-based (row, col), as xlsxwriter and the layout count; `column_index`,
 `column_letter` and `coordinate` are 1-based, as the file format and openpyxl count.
 """

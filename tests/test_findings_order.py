@@ -2,9 +2,8 @@
 errors first, then by sheet, then by place on the sheet, row before column, columns as Excel
 counts them. The JSON of a return must not change from one run to the next."""
 
-from xltool.findings import ERROR, WARNING, Code, sort_key
-
-PLACE = Code("test-order-place", ERROR, zh="位置 {sheet}!{cell}", en="place {sheet}!{cell}")
+from xltool.checks.blanks import FIELD_REQUIRED as PLACE
+from xltool.findings import ERROR, WARNING, sort_key
 
 
 def test_findings_are_ordered_by_severity_sheet_row_then_column():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -238,3 +239,28 @@ def test_a_damaged_head_means_the_file_is_checked_again(inbox, tmp_path):
     again = ingest(inbox, out, jobs=1)
     assert again.stats()["unchanged"] == 2 and not entries(again)["局2_2024.xlsx"].unchanged
     assert entries(again)["局2_2024.xlsx"].status == "accepted"
+
+
+def test_feedback_of_a_return_now_accepted_is_removed_and_unlinked(inbox, tmp_path):
+    """The feedback workbooks are found by one walk of the output folder: a rejected return's is
+    linked from report.html, in a subfolder too; once the agency's corrected file is accepted its
+    old feedback is removed and no longer linked, and another rejected return's stays."""
+    number = next(c for c in SPEC.layout.inputs() if c.type.numeric and c.role is None)
+    (inbox / "区县").mkdir()
+    for folder, name, agency in ((inbox / "区县", "局8_2024.xlsx", "局8"), (inbox, "局9_2024.xlsx", "局9")):
+        write_workbook(SPEC, folder / name, Agency(agency, 2024),
+                       WriteOptions(values=random_inputs(SPEC.layout, random.Random(8)), raw={number.id: "约十件"}))
+    out = tmp_path / "out"
+    first = entries(ingest(inbox, out, jobs=1))
+    linked = {name: first[name].feedback for name in ("区县/局8_2024.xlsx", "局9_2024.xlsx")}
+    assert all(linked.values()) and all((out / f).is_file() for f in linked.values())
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert all(f'href="{quote(f)}"' in page for f in linked.values())
+
+    return_file(inbox / "区县", "局8_2024.xlsx", "局8", seed=8)           # corrected: accepted now
+    again = entries(ingest(inbox, out, jobs=1))
+    assert again["区县/局8_2024.xlsx"].status == "accepted"
+    assert not (out / linked["区县/局8_2024.xlsx"]).exists()
+    assert (out / linked["局9_2024.xlsx"]).is_file()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f'href="{quote(linked["区县/局8_2024.xlsx"])}"' not in page and f'href="{quote(linked["局9_2024.xlsx"])}"' in page

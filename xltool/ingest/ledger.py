@@ -34,7 +34,7 @@ from typing import Any
 
 from xltool.findings import WARNING, Code
 from xltool.form.canonical import loads
-from xltool.outputs.packed_result import StoredVerdict, entry_head, unpack_entry
+from xltool.outputs.packed_result import StoredVerdict, entry_head, read_head, unpack_entry
 from xltool.outputs.summary_rows import unpack_sums
 
 LEDGER_NAME = "ledger.sqlite"
@@ -300,7 +300,7 @@ class Ledger:
         run's summary but never reused: it is stored with no stat and no hash. Committed with its
         batch. The head is decoded here for the columns alone: SQLite keeps a UTF-8 copy inside
         each str it is given, which a string kept for the run (a name, an agency) would carry."""
-        entry = loads(verdict.head)
+        entry = read_head(verdict.head)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         raw = _raw(verdict.key)
         stat = FileStat(*verdict.stat) if verdict.stat is not None and not verdict.retry else FileStat.missing()

@@ -99,7 +99,7 @@ class PackedResult:
         """A verdict the ledger kept, from its head (entry_head) alone: a re-run over thousands of
         unchanged returns decodes no finding (ValueError, KeyError, TypeError: a head it cannot
         give back). The entry itself is read from `stored` when asked for."""
-        fields = loads(head)
+        fields = read_head(head)
         if not isinstance(fields, dict) or not isinstance(fields["codes"], list):
             raise TypeError("not an entry's head")
         return cls(fields, stored, mtime, key, unchanged)
@@ -217,6 +217,13 @@ def entry_head(entry: dict[str, Any]) -> str:
     head = {k: v for k, v in entry.items() if k != "findings"}
     head["codes"] = [f["code"] for f in entry["findings"]]
     return entry_line(head)
+
+
+def read_head(head: str) -> Any:
+    """A head read back (ValueError when it is not JSON). Its values are texts, whole numbers,
+    nulls and a list of codes, never an amount: the standard library's decoder reads it the same,
+    a third faster than the canonical one (a re-run reads the head of every file)."""
+    return json.loads(head)
 
 
 def pack_entry(entry: dict[str, Any]) -> bytes:

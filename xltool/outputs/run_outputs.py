@@ -57,11 +57,12 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
     (hundreds of MB at thousands of returns, mostly the disk's work) by a second thread, the
     workbook here."""
     out = Path(report.out)
+    present = _feedback_files(out)
     links: dict[str, str] = {}
     for r in report.files:
-        if r.feedback and r.status == REJECTED and r.superseded_by is None and (out / r.feedback).is_file():
+        if r.feedback and r.status == REJECTED and r.superseded_by is None and r.feedback in present:
             links[r.path] = r.feedback
-    _remove_stale_feedback(out, {r.feedback for r in report.files if r.feedback})
+    _remove_stale_feedback(out, present, {r.feedback for r in report.files if r.feedback})
     sections_key = None if entries_key is None else hashlib.sha256(
         f"{entries_key}\0{sorted(links.items())!r}".encode("utf-8", "surrogateescape")).hexdigest()
     page_written = in_forked_child(lambda: write_report_html(report, links, out / "report.html", sections_key))
@@ -177,8 +178,28 @@ def _write_summaries(report: RunReport, out: Path, source: SummarySource, backgr
     return wait
 
 
-def _remove_stale_feedback(out: Path, current: set[str]) -> None:
+def _feedback_files(out: Path) -> set[str]:
+    """The feedback workbooks in the output folder, as the results name them (relative, / separators):
+    one walk of the folder, with no stat per workbook (a re-run of 10,000 returns has thousands)."""
+    found: set[str] = set()
+    folders = [FEEDBACK_DIR]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(out / folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            name = f"{folder}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(name)
+            elif entry.name.endswith(".xlsx") and entry.is_file():
+                found.add(name)
+    return found
+
+
+def _remove_stale_feedback(out: Path, present: set[str], current: set[str]) -> None:
     """A feedback workbook of a file that is now accepted (or gone) would only mislead."""
-    for old in (out / FEEDBACK_DIR).rglob("*.xlsx"):
-        if old.is_file() and old.relative_to(out).as_posix() not in current:
-            old.unlink(missing_ok=True)
+    for name in present - current:
+        (out / name).unlink(missing_ok=True)

@@ -43,6 +43,9 @@ FILENAME_AGENCY_MISMATCH = Code("filename-agency-mismatch", WARNING,
                                 en="The file name names {name_agency}, but the workbook is for {agency}. Check it is your own template.")
 
 
+_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")      # a year in a file name: 2024, not 12024 or 20245
+
+
 def annotate_across_files(results: list[FileResult]) -> None:
     """What only shows across files: the same return twice, a newer return, a file named for
     another year or agency. Adds findings to the run report (not to the per-file JSON)."""
@@ -69,9 +72,6 @@ def annotate_across_files(results: list[FileResult]) -> None:
         others = [a for a in named if a != r.agency and a not in r.agency]
         if others:
             r.findings.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(sorted(others), key=len), agency=r.agency))
-
-
-_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
 
 class _AgencyNames:

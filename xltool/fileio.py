@@ -126,6 +126,29 @@ def sha256_of(path: Path, limit: int | None = None) -> str:
     return h.hexdigest()
 
 
+def files_under(folder: Path, sub: str, suffix: str) -> set[str]:
+    """The files below `folder`/`sub` whose names end in `suffix` (regular files, or links to
+    them), named relative to `folder` with / separators ("json/区县/a.xlsx.json"): one walk, with
+    no stat per file (a re-run of 10,000 returns asks about thousands of outputs). Links to
+    folders are not followed; a folder that cannot be read adds nothing."""
+    found: set[str] = set()
+    pending = [sub]
+    while pending:
+        below = pending.pop()
+        try:
+            with os.scandir(os.path.join(folder, below)) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            name = f"{below}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(name)
+            elif entry.name.endswith(suffix) and entry.is_file():
+                found.add(name)
+    return found
+
+
 def clear_temp_files(folder: Path) -> None:
     """Temp files left by a run that was killed mid-write (call only while holding the folder's lock)."""
     for tmp in Path(folder).rglob(TEMP_PREFIX + "*"):

@@ -241,10 +241,11 @@ def test_a_damaged_head_means_the_file_is_checked_again(inbox, tmp_path):
     assert entries(again)["局2_2024.xlsx"].status == "accepted"
 
 
-def test_feedback_of_a_return_now_accepted_is_removed_and_unlinked(inbox, tmp_path):
-    """The feedback workbooks are found by one walk of the output folder: a rejected return's is
-    linked from report.html, in a subfolder too; once the agency's corrected file is accepted its
-    old feedback is removed and no longer linked, and another rejected return's stays."""
+def test_outputs_found_in_subfolders_missing_ones_made_again_stale_feedback_removed(inbox, tmp_path):
+    """The outputs present are found by one walk of the output folder: a rejected return's feedback
+    is linked from report.html, in a subfolder too; a return whose JSON or feedback went missing
+    is checked again; once the agency's corrected file is accepted its old feedback is removed and
+    no longer linked, and another rejected return's stays."""
     number = next(c for c in SPEC.layout.inputs() if c.type.numeric and c.role is None)
     (inbox / "区县").mkdir()
     for folder, name, agency in ((inbox / "区县", "局8_2024.xlsx", "局8"), (inbox, "局9_2024.xlsx", "局9")):
@@ -256,6 +257,15 @@ def test_feedback_of_a_return_now_accepted_is_removed_and_unlinked(inbox, tmp_pa
     assert all(linked.values()) and all((out / f).is_file() for f in linked.values())
     page = (out / "report.html").read_text(encoding="utf-8")
     assert all(f'href="{quote(f)}"' in page for f in linked.values())
+
+    again = entries(ingest(inbox, out, jobs=1))                          # nothing changed: nothing checked again
+    assert again["区县/局8_2024.xlsx"].unchanged and again["局9_2024.xlsx"].unchanged
+    (out / linked["局9_2024.xlsx"]).unlink()                                  # an output went missing
+    (out / again["区县/局8_2024.xlsx"].json).unlink()
+    again = entries(ingest(inbox, out, jobs=1))
+    assert not again["局9_2024.xlsx"].unchanged and (out / linked["局9_2024.xlsx"]).is_file()
+    assert not again["区县/局8_2024.xlsx"].unchanged and (out / again["区县/局8_2024.xlsx"].json).is_file()
+    assert again["局0_2024.xlsx"].unchanged
 
     return_file(inbox / "区县", "局8_2024.xlsx", "局8", seed=8)           # corrected: accepted now
     again = entries(ingest(inbox, out, jobs=1))

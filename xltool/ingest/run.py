@@ -20,7 +20,7 @@ from pathlib import Path
 
 from xltool.collection.attach import attach_collection
 from xltool.collection.status import Roster
-from xltool.fileio import FolderBusy, FolderLock, clear_temp_files, sha256_of
+from xltool.fileio import FolderBusy, FolderLock, clear_temp_files, files_under, sha256_of
 from xltool.findings import WARNING, Code, printable
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Known, Ledger, LedgerEntries
@@ -33,6 +33,7 @@ from xltool.ingest.pipeline import (
 )
 from xltool.ingest.walk import candidates
 from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
+from xltool.outputs.output_names import FEEDBACK_DIR, JSON_DIR
 from xltool.outputs.packed_result import PackedResult, StoredVerdict
 from xltool.outputs.run_json import write_run_json
 from xltool.outputs.run_outputs import write_outputs
@@ -131,10 +132,11 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         todo: deque[str] = deque()   # run_all lets go of each path as its file is done
         known = {} if full else ledger.take_known()
         inbox_prefix = len(os.path.join(os.fspath(inbox), ""))   # the walk's paths all start with it
-        out_folder = os.fspath(out)
+        # the outputs there are, found once: whether each known file's are still there is a lookup
+        outputs = (files_under(out, JSON_DIR, ".json") | files_under(out, FEEDBACK_DIR, ".xlsx")) if known else set()
         for path in files:
             key = path[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
-            reused = _reuse(path, key, out_folder, known.pop(key, None), ledger, stored)
+            reused = _reuse(path, key, outputs, known.pop(key, None), ledger, stored)
             if reused is None:
                 todo.append(path)
                 continue
@@ -221,19 +223,19 @@ def _unreadable_folder(folder: str, inbox: Path, e: OSError):
     return FOLDER_UNREADABLE.at(name=name, reason=e.strerror or type(e).__name__)
 
 
-def _reuse(path: str, key: str, out: str, k: Known | None, ledger: Ledger, stored: LedgerEntries) -> PackedResult | None:
-    """The ledger's verdict `k` when the content is what the ledger saw last time, else None. Any
-    difference in size, mtime, ctime or inode means the content is hashed and compared again
-    (content can change with the size and mtime put back)."""
+def _reuse(path: str, key: str, outputs: set[str], k: Known | None, ledger: Ledger,
+           stored: LedgerEntries) -> PackedResult | None:
+    """The ledger's verdict `k` when the content is what the ledger saw last time and its outputs
+    (by name in the output folder) are all in `outputs`, else None. Any difference in size, mtime,
+    ctime or inode means the content is hashed and compared again (content can change with the
+    size and mtime put back)."""
+    if k is None:
+        return None
+    if (k.json and k.json not in outputs) or (k.feedback and k.feedback not in outputs):
+        return None  # an output went missing: make it again
     try:
         stat = FileStat.of(os.lstat(path))
     except OSError:
-        return None
-    if k is None:
-        return None
-    if k.json and not os.path.isfile(os.path.join(out, k.json)):
-        return None  # its output went missing: make it again
-    if k.feedback and not os.path.isfile(os.path.join(out, k.feedback)):
         return None
     if (stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino) != (k.size, k.mtime_ns, k.ctime_ns, k.ino):
         try:

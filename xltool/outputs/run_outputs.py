@@ -13,7 +13,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
-from xltool.fileio import write_atomic
+from xltool.fileio import files_under, write_atomic
 from xltool.findings import ACCEPTED, REJECTED
 from xltool.outputs import report_html as page
 from xltool.outputs.feedback import write_feedback
@@ -57,7 +57,7 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
     (hundreds of MB at thousands of returns, mostly the disk's work) by a second thread, the
     workbook here."""
     out = Path(report.out)
-    present = _feedback_files(out)
+    present = files_under(out, FEEDBACK_DIR, ".xlsx")
     links: dict[str, str] = {}
     for r in report.files:
         if r.feedback and r.status == REJECTED and r.superseded_by is None and r.feedback in present:
@@ -176,27 +176,6 @@ def _write_summaries(report: RunReport, out: Path, source: SummarySource, backgr
         write_atomic(key_file, key)   # only once both are written
 
     return wait
-
-
-def _feedback_files(out: Path) -> set[str]:
-    """The feedback workbooks in the output folder, as the results name them (relative, / separators):
-    one walk of the folder, with no stat per workbook (a re-run of 10,000 returns has thousands)."""
-    found: set[str] = set()
-    folders = [FEEDBACK_DIR]
-    while folders:
-        folder = folders.pop()
-        try:
-            with os.scandir(out / folder) as listing:
-                entries = list(listing)
-        except OSError:
-            continue
-        for entry in entries:
-            name = f"{folder}/{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                folders.append(name)
-            elif entry.name.endswith(".xlsx") and entry.is_file():
-                found.add(name)
-    return found
 
 
 def _remove_stale_feedback(out: Path, present: set[str], current: set[str]) -> None:

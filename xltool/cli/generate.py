@@ -12,6 +12,7 @@ from xltool.cli.app import (
     cannot_write,
     command,
     console,
+    each_done,
     escape,
     fail,
     flag,
@@ -78,7 +79,7 @@ def generate_cmd(
     try:
         with progress_bar("生成 / generating", keep=True) as bar:
             task = bar.add_task("gen", total=len(rows))
-            generate_roster(spec, rows, out, options, on_done=lambda r, p: bar.advance(task),
+            generate_roster(spec, rows, out, options, on_done=each_done(bar, task),
                             jobs=jobs or os.cpu_count() or 1)
     except OSError as e:
         cannot_write(out, e)

@@ -10,6 +10,7 @@ import typer
 from xltool.cli.app import (
     command,
     console,
+    each_done,
     escape,
     fail,
     flag,
@@ -66,7 +67,7 @@ def ingest_cmd(
             raise typer.Exit(2)
         try:
             report = ingest(inbox, out, jobs=jobs, full=full, timeout=timeout, previous=previous, roster=loaded,
-                            on_start=lambda n: bar.update(task, total=n), on_file=lambda r: bar.advance(task))
+                            on_start=lambda n: bar.update(task, total=n), on_file=each_done(bar, task))
         except (OutputInsideInbox, IngestBusy, OutputUnusable, LedgerTooNew) as e:
             err.print(f"[red]{escape(str(e))}[/red]")
             raise typer.Exit(2)

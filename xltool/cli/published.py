@@ -12,6 +12,7 @@ from xltool.cli.app import (
     cannot_write,
     command,
     console,
+    each_done,
     escape,
     fail,
     flag,
@@ -109,7 +110,7 @@ def import_cmd(
         with progress_bar("读取 / reading") as bar:
             task = bar.add_task("import", total=None)
             results = import_reports(files, out, on_start=lambda n: bar.update(task, total=n),
-                                     on_file=lambda r: bar.advance(task))
+                                     on_file=each_done(bar, task))
         if results:
             write_import_outputs(results, out)
     except UsageError as e:

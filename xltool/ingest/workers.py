@@ -83,8 +83,9 @@ def _initializer(budget_mb: int) -> None:
 
 def run_all(task: Callable, paths: Iterable[Path | str], inbox: Path, jobs: int, on_result: Callable,
             timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
-    """task(path) -> FileResult for every path, in worker processes; on_result(path, result) in
-    this process as each finishes. `task` must be picklable (a module function or a partial).
+    """task(path) for every path, in worker processes; on_result(path, result) in this process as
+    each finishes, the result being what task returned (ingest: a StoredVerdict) or, for a file
+    whose worker gave no answer (time-out, crash), a FileResult made here. `task` must be picklable (a module function or a partial).
     A path is let go of once its result is handed over (an inbox may hold 100,000 files)."""
     paths = paths if isinstance(paths, deque) else deque(paths)
     if not paths:

@@ -137,6 +137,20 @@ def test_a_rerun_puts_together_the_same_summary_as_a_fresh_run(inbox, tmp_path):
     assert b"\xe5\xb1\x809" in (out / "values.csv").read_bytes()   # 局9 is in it
 
 
+def test_values_csv_saved_by_hand_is_made_anew_not_copied_from(inbox, tmp_path):
+    """A re-run copies the unchanged returns' rows of values.csv from the file it wrote last time
+    (outputs.piece_file); a values.csv edited since (a coordinator opened it in Excel and saved)
+    is not copied from, and comes out as a fresh run's."""
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    ingest(inbox, out, jobs=1)
+    csv = out / "values.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"\r\n", b"\n"))     # saved again with other line ends
+    return_file(inbox, "局0_2024.xlsx", "局0", seed=98)
+    ingest(inbox, out, jobs=1)
+    ingest(inbox, fresh, jobs=1)
+    assert csv.read_bytes() == (fresh / "values.csv").read_bytes()
+
+
 def test_a_ledger_of_the_older_layout_keeps_its_history(inbox, tmp_path):
     """Version 1 kept the summary's values as a JSON document per return: its files are checked
     again once, its history stays, and nothing is moved aside as damaged."""

@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,9 +53,7 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
     summary.xlsx and values.csv from the accepted returns in use (remade only when that set
     changed, from the rows the ledger keeps), and report.html linking them (its file sections
     copied from the last page when `entries_key`, see ingest.run, is the same). The three are
-    made at once: the page by a forked child process (Python work, like the workbook), values.csv
-    (hundreds of MB at thousands of returns, mostly the disk's work) by a second thread, the
-    workbook here."""
+    made at once: the page and values.csv each by a forked child process, the workbook here."""
     out = Path(report.out)
     present = files_under(out, FEEDBACK_DIR, ".xlsx")
     links: dict[str, str] = {}
@@ -66,9 +64,7 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
     sections_key = None if entries_key is None else hashlib.sha256(
         f"{entries_key}\0{sorted(links.items())!r}".encode("utf-8", "surrogateescape")).hexdigest()
     page_written = in_forked_child(lambda: write_report_html(report, links, out / "report.html", sections_key))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="values-csv") as background:
-        summaries_written = _write_summaries(report, out, source, background)
-        summaries_written()
+    _write_summaries(report, out, source)
     page_written()
 
 
@@ -154,28 +150,27 @@ def in_use(report: RunReport) -> list[FileResult]:
     return [r for r in report.files if r.status == ACCEPTED and r.superseded_by is None]
 
 
-def _write_summaries(report: RunReport, out: Path, source: SummarySource, background: Executor) -> Callable[[], None]:
-    """summary.xlsx here and values.csv on `background`, unless the accepted returns in use are
-    the ones they were made from. Returns what waits for both (raising what went wrong)."""
+def _write_summaries(report: RunReport, out: Path, source: SummarySource) -> None:
+    """summary.xlsx here and values.csv in a forked child, unless the accepted returns in use are
+    the ones they were made from. A thread would do for values.csv, whose bytes the kernel mostly
+    copies (outputs.piece_file), but not beside the workbook's Python: each of its thousands of
+    steps that lets go of the GIL (a row read from SQLite, a digest) would wait for it again."""
     used = in_use(report)
     key = hashlib.sha256("\n".join(f"{r.raw_path}\t{r.sha256}" for r in used)
                          .encode("utf-8", "surrogateescape")).hexdigest()
     key_file = out / SUMMARY_KEY
     if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
-        return lambda: None  # the same accepted returns as last time: the same sums
+        return  # the same accepted returns as last time: the same sums
     rows = source.summary_rows({r.raw_path for r in used})
-    values_csv = background.submit(write_values_csv_rows, rows, out / "values.csv")
+    values_csv_written = in_forked_child(lambda: write_values_csv_rows(rows, out / "values.csv"))
     try:
         write_summary_rows(rows, out / "summary.xlsx")
     except BaseException:
-        values_csv.cancel()
+        with suppress(Exception):
+            values_csv_written()    # no child left behind; the workbook's error is the one said
         raise
-
-    def wait() -> None:
-        values_csv.result()
-        write_atomic(key_file, key)   # only once both are written
-
-    return wait
+    values_csv_written()
+    write_atomic(key_file, key)   # only once both are written
 
 
 def _remove_stale_feedback(out: Path, present: set[str], current: set[str]) -> None:

@@ -19,6 +19,7 @@ apostrophe (the OWASP CSV-injection rule).
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 import zlib
 from collections import Counter
@@ -38,6 +39,7 @@ from xltool.form.forms import get_spec
 from xltool.form.layout import CHECK_BAD, CHECK_OK, SheetLayout, ValueCell
 from xltool.form.spec import FormSpec
 from xltool.generate.writer import Formats
+from xltool.outputs.piece_file import piece_file
 from xltool.outputs.summary_rows import META_COLUMNS, SummaryRow, fill_sheet_row, summary_row, table_cells
 
 CSV_COLUMNS = ("agency", "year", "form", "table", "row", "column", "spec_id", "value")
@@ -105,12 +107,16 @@ def write_values_csv(docs: Iterable[dict[str, Any]], target: Path) -> None:
     write_values_csv_rows(in_memory(map(summary_row, docs)), target)
 
 
-def write_values_csv_rows(rows: SummaryRows, target: Path) -> None:
-    """values.csv from the returns' stored rows, given in summary order."""
-    with atomic_path(Path(target)) as tmp, open(tmp, "wb") as fh:
+def write_values_csv_rows(rows: SummaryRows, target: Path) -> int:
+    """values.csv from the returns' stored rows, given in summary order. A return's rows that the
+    file on disk already holds are copied from it (outputs.piece_file): a re-run where a few
+    returns changed decompresses and writes only theirs. Returns how many returns' rows were copied."""
+    with piece_file(Path(target)) as fh:
         fh.write(("\ufeff" + ",".join(CSV_COLUMNS) + "\r\n").encode("utf-8"))
         for (csv_rows,) in rows("csv_rows"):
-            fh.write(zlib.decompress(csv_rows))
+            # named by the stored bytes they are made from: the same bytes make the same rows
+            fh.piece(hashlib.blake2b(csv_rows, digest_size=16).hexdigest(), partial(zlib.decompress, csv_rows))
+    return fh.copied
 
 
 # --- summary.xlsx ------------------------------------------------------------------------------

@@ -79,3 +79,48 @@ def test_an_entry_the_ledger_cannot_give_back_reads_as_what_the_result_holds():
     assert packed.entry_line() == entry_line(packed.entry())
     del stored[r.raw_path]                    # a record gone altogether reads the same way
     assert [f.code for f in PackedResult(r.entry(), stored, r.mtime).findings] == [STORED_ENTRY_UNREADABLE.code]
+
+
+def test_hash_and_output_names_read_back_as_the_texts_they_were():
+    """The hash is kept as bytes and a mirrored output name as a mark: each reads back as its text,
+    whatever it is (a hashed output name, a key that is not the printed path, a file never hashed)."""
+    from xltool.outputs.packed_result import entry_head
+
+    cases = [
+        result(),                                                                   # json mirrored, feedback not
+        FileResult("甲局_2024.xlsx", 9, 1.0, "AB" * 32, "rejected", [], json=None,  # upper case: not what hex() gives
+                   feedback="feedback/甲局_2024.xlsx"),
+        FileResult("a\\xff.xlsx", 9, 1.0, "", "rejected", [], json="json/a~0123456789abcdef.xlsx.json",
+                   key="a\udcff.xlsx"),                                              # an undecodable name, never hashed
+        FileResult("b.xlsx", 9, 1.0, "f" * 63, "skipped", [], json="json/b.xlsx.json"),
+    ]
+    for r in cases:
+        for packed in (PackedResult(r.entry(), kept(r), r.mtime, r.key),
+                       PackedResult.from_head(entry_head(r.entry()), kept(r), r.mtime, r.raw_path)):
+            assert (packed.sha256, packed.json, packed.feedback) == (r.sha256, r.json, r.feedback)
+            assert packed.entry() == r.entry()
+
+
+def test_a_run_holds_about_half_a_kilobyte_per_file():
+    """What lets the ingest process hold 10,000 results in a few MB (issue 11: its memory flat in N)."""
+    import gc
+    import tracemalloc
+
+    from xltool.outputs.packed_result import entry_head
+
+    heads = []
+    for i in range(2000):
+        r = FileResult(f"区/基准{i:05d}统计局_2024.xlsx", 19000 + i, 1.0, f"{i:064x}", "accepted", [],
+                       "govinfo-annual-2021", f"基准{i:05d}统计局", 2024, json=f"json/区/基准{i:05d}统计局_2024.xlsx.json",
+                       checked_at="2026-12-01T08:00:00+00:00", issued_agency=f"基准{i:05d}统计局")
+        heads.append((r.raw_path, entry_head(r.entry())))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        held = [PackedResult.from_head(head, Stored(), 1.0, key) for key, head in heads]
+        gc.collect()
+        per_file = tracemalloc.get_traced_memory()[0] / len(held)
+    finally:
+        tracemalloc.stop()
+    assert held[7].sha256 == f"{7:064x}" and held[7].json == "json/区/基准00007统计局_2024.xlsx.json"
+    assert per_file < 520, per_file   # 0.76 KB when the hash and the names were kept as text

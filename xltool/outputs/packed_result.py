@@ -5,8 +5,8 @@ A run over thousands of returns reads only a handful of fields of every file: st
 year, name, hash and times for the cross-file checks and the roster, counts and finding codes
 for the totals. It reads the findings themselves of a few files only: those a cross-file check
 or the roster adds a finding to, and those the terminal lists. So a `PackedResult` keeps those
-fields (about 0.6 KB), not a FileResult with a Finding object and its messages per finding
-(about 4 KB), nor even its entry's text (0.5 KB more, packed): that is read back from the
+fields (about 0.45 KB besides its name), not a FileResult with a Finding object and its messages
+per finding (about 4 KB), nor even its entry's text (0.5 KB more, packed): that is read back from the
 ledger (`StoredEntries`) when asked for. Its findings are decoded when first asked for and
 then kept, so that what a check adds to them stays; its entry is decoded for report.html one
 file at a time, and run.json takes the stored line as it is while nothing was added to it. It
@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from xltool.findings import ERROR, WARNING, Code, Finding
 from xltool.form.canonical import loads
+from xltool.outputs.output_names import FEEDBACK_DIR, JSON_DIR
 from xltool.outputs.run_report import FileResult, bounded_findings, entry_line
 from xltool.outputs.summary_rows import pack_sums
 
@@ -46,7 +47,7 @@ _UNREADABLE = (zlib.error, ValueError, TypeError, KeyError, AttributeError, Unic
 
 
 class PackedResult:
-    __slots__ = ("path", "key", "size", "mtime", "sha256", "status", "form", "agency", "year", "json", "feedback",
+    __slots__ = ("path", "key", "size", "mtime", "_sha256", "status", "form", "agency", "year", "_json", "_feedback",
                  "unchanged", "checked_at", "superseded_by", "issued_agency", "code", "document",
                  "_counts", "_codes", "_stored_entries", "_findings", "_stored_superseded_by")
 
@@ -61,20 +62,22 @@ class PackedResult:
         self.key = key if key != self.path else ""
         self.size = entry["size"]
         self.mtime = mtime
-        self.sha256 = entry["sha256"]
+        self._sha256 = _packed_sha256(entry["sha256"])
         self.status = sys.intern(entry["status"])
         self.form = _shared(entry.get("form"))
         self.agency = entry.get("agency")
-        self.year = entry.get("year")
-        self.json = entry.get("json")
-        self.feedback = entry.get("feedback")
+        self.year = _shared_number(entry.get("year"))
+        raw = self.key or self.path
+        json_name, feedback_name = entry.get("json"), entry.get("feedback")
+        self._json = _MIRRORED if json_name == f"{JSON_DIR}/{raw}.json" else json_name
+        self._feedback = _MIRRORED if feedback_name == f"{FEEDBACK_DIR}/{raw}" else feedback_name
         self.unchanged = unchanged
         self.checked_at = _shared(entry.get("checked_at"))
         self.superseded_by = self._stored_superseded_by = entry.get("superseded_by")
         issued = entry.get("issued_agency")
         self.issued_agency = self.agency if issued == self.agency else issued
         self.code = entry.get("code")
-        self._counts = (entry["errors"], entry["warnings"])     # of all its findings, as recorded
+        self._counts = _shared_counts((entry["errors"], entry["warnings"]))     # of all its findings, as recorded
         codes = entry["codes"] if "codes" in entry else [f["code"] for f in entry["findings"]]
         self._codes = _shared_codes(tuple(sys.intern(c) for c in codes))
         self._stored_entries = stored
@@ -107,6 +110,23 @@ class PackedResult:
     @property
     def raw_path(self) -> str:
         return self.key or self.path
+
+    # Of the few fields kept, these three are the larger part of a result's memory as text: the
+    # hash is kept as its 32 bytes, and an output's name, which nearly always mirrors the inbox
+    # path (output_names), as a mark that it does.
+
+    @property
+    def sha256(self) -> str:
+        sha = self._sha256
+        return sha.hex() if isinstance(sha, bytes) else sha
+
+    @property
+    def json(self) -> str | None:
+        return f"{JSON_DIR}/{self.raw_path}.json" if self._json is _MIRRORED else self._json
+
+    @property
+    def feedback(self) -> str | None:
+        return f"{FEEDBACK_DIR}/{self.raw_path}" if self._feedback is _MIRRORED else self._feedback
 
     @property
     def findings(self) -> list[Finding]:
@@ -237,6 +257,38 @@ def unpack_entry(packed: bytes) -> str:
 
 
 _CODES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_COUNTS: dict[tuple[int, int], tuple[int, int]] = {}
+_NUMBERS: dict[int, int] = {}
+_SHARED_MAX = 10_000
+_MIRRORED = object()     # an output named after the inbox path as it is (PackedResult.json, .feedback)
+
+
+def _packed_sha256(sha: str) -> bytes | str:
+    """A hash as its bytes when its hex text comes back from them exactly (64 lowercase digits)."""
+    if len(sha) == 64:
+        try:
+            raw = bytes.fromhex(sha)
+        except ValueError:
+            return sha
+        if raw.hex() == sha:
+            return raw
+    return sha
+
+
+def _shared_counts(counts: tuple[int, int]) -> tuple[int, int]:
+    """One copy of each (errors, warnings): a few pairs for thousands of results."""
+    if len(_COUNTS) < _SHARED_MAX:
+        return _COUNTS.setdefault(counts, counts)
+    return _COUNTS.get(counts, counts)
+
+
+def _shared_number(n: Any) -> Any:
+    """One copy of a whole number thousands of results repeat (a year: Python shares only those below 257)."""
+    if type(n) is not int:
+        return n
+    if len(_NUMBERS) < _SHARED_MAX:
+        return _NUMBERS.setdefault(n, n)
+    return _NUMBERS.get(n, n)
 
 
 def _shared_codes(codes: tuple[str, ...]) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ JSON, which depends on the file's content alone."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 
 from xltool.checks.previous_year import check_against_previous, previous_reports
@@ -49,11 +50,7 @@ _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")      # a year in a file name: 2024,
 def annotate_across_files(results: list[FileResult]) -> None:
     """What only shows across files: the same return twice, a newer return, a file named for
     another year or agency. Adds findings to the run report (not to the per-file JSON)."""
-    by_sha: dict[str, list[FileResult]] = {}
-    for r in results:
-        if r.status != SKIPPED and r.sha256:
-            by_sha.setdefault(r.sha256, []).append(r)
-    for copies in by_sha.values():
+    for copies in _groups(results, lambda r: r.sha256 if r.status != SKIPPED and r.sha256 else None):
         first = min(copies, key=lambda r: (r.mtime, r.path))  # the one received first is the one used
         for r in copies:
             if r is not first:
@@ -106,11 +103,13 @@ def _supersede(results: list[FileResult]) -> None:
     """Per agency and year, the newest accepted return is the one in use. Only an accepted return
     supersedes: a newer rejected one (or one naming another agency by mistake and rejected) leaves
     the accepted one counting. When an accepted return is superseded, both say so."""
-    groups: dict[tuple[str, int], list[FileResult]] = {}
-    for r in results:
+    def agency_and_year(r: FileResult) -> tuple[str, int] | None:
         if r.agency and r.year and r.superseded_by is None and r.status != SKIPPED:
-            groups.setdefault((r.agency, r.year), []).append(r)
-    for (agency, year), group in groups.items():
+            return r.agency, r.year
+        return None
+
+    for group in _groups(results, agency_and_year):
+        agency, year = group[0].agency, group[0].year
         accepted = [r for r in group if r.status == ACCEPTED]
         if not accepted:
             continue
@@ -127,6 +126,21 @@ def _supersede(results: list[FileResult]) -> None:
                 newest.findings.append(SUPERSEDES.at(older=r.path, agency=agency, year=year))
             else:
                 r.findings.append(SUPERSEDED.at(newer=newest.path))
+
+
+def _groups(results: list[FileResult], key: Callable[[FileResult], Hashable | None]) -> Iterator[list[FileResult]]:
+    """The results that share a key (not None), two or more, each group in the results' order. A
+    list is made only for a key seen twice: thousands of results have keys of their own."""
+    first: dict[Hashable, FileResult] = {}
+    shared: dict[Hashable, list[FileResult]] = {}
+    for r in results:
+        k = key(r)
+        if k is None:
+            continue
+        seen = first.setdefault(k, r)
+        if seen is not r:
+            shared.setdefault(k, [seen]).append(r)
+    return iter(shared.values())
 
 
 def _received(r: FileResult) -> tuple:

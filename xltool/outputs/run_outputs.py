@@ -156,8 +156,7 @@ def _write_summaries(report: RunReport, out: Path, source: SummarySource) -> Non
     copies (outputs.piece_file), but not beside the workbook's Python: each of its thousands of
     steps that lets go of the GIL (a row read from SQLite, a digest) would wait for it again."""
     used = in_use(report)
-    key = hashlib.sha256("\n".join(f"{r.raw_path}\t{r.sha256}" for r in used)
-                         .encode("utf-8", "surrogateescape")).hexdigest()
+    key = _summary_key(used)
     key_file = out / SUMMARY_KEY
     if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
         return  # the same accepted returns as last time: the same sums
@@ -171,6 +170,15 @@ def _write_summaries(report: RunReport, out: Path, source: SummarySource) -> Non
         raise
     values_csv_written()
     write_atomic(key_file, key)   # only once both are written
+
+
+def _summary_key(used: list[FileResult]) -> str:
+    """The hash of the accepted returns' names and hashes, a line each: fed line by line, not as
+    one text of thousands of lines (megabytes, held only to be hashed)."""
+    digest = hashlib.sha256()
+    for i, r in enumerate(used):
+        digest.update(f"{chr(10) if i else ''}{r.raw_path}\t{r.sha256}".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def _remove_stale_feedback(out: Path, present: set[str], current: set[str]) -> None:

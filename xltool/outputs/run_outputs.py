@@ -24,7 +24,7 @@ from xltool.outputs.summary import SummaryRows, write_summary_rows, write_values
 
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
 
-CHILD_TIMEOUT = 300.0   # seconds a forked child may take to draw the page (10,000 files: about 1 s)
+CHILD_TIMEOUT = 300.0   # seconds a forked child may take: the page, or values.csv (10,000 files: about 1 s each)
 
 
 class SummarySource(Protocol):

@@ -61,7 +61,8 @@ def test_texts_xlsxwriter_writes_otherwise_are_drawn():
     label = next(lab.text for sl in spec.layout.sheets for lab in sl.labels)      # a text the form itself holds
     assert stamp.stamped(spec, Agency("甲局", 2024, "某市")) is not None
     for agency in [Agency(" 甲局", 2024, "某市"), Agency("甲局 ", 2024, "某市"), Agency("甲\x07局", 2024, "某市"),
-                   Agency("甲_x0041_局", 2024, "某市"), Agency(label, 2024, "某市"), Agency("同名", 2024, "同名")]:
+                   Agency("甲_x0041_局", 2024, "某市"), Agency(label, 2024, "某市"), Agency("同名", 2024, "同名"),
+                   Agency(f"甲{stamp.MARKS['region']}局", 2024, "某市")]:     # a mark inside a text
         assert stamp.stamped(spec, agency) is None, agency
 
 

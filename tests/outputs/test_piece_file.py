@@ -110,3 +110,22 @@ def test_a_write_that_fails_leaves_the_file_and_its_index_as_they_were(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".values.csv.pieces", "values.csv"]
     made.clear()
     assert write(target, [B, A], made) == 2 and target.read_bytes() == content([B, A])
+
+
+def test_a_fifo_in_the_files_place_is_not_waited_on(tmp_path):
+    """A FIFO where the file was (with its index still there) is not opened for reading, which
+    would wait for a writer for ever: every piece is made, and the FIFO is replaced."""
+    import signal
+
+    target, made = tmp_path / "values.csv", []
+    write(target, [A, B], made)
+    target.unlink()
+    os.mkfifo(target)
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("waited on the FIFO"))
+    signal.alarm(10)
+    try:
+        made.clear()
+        assert write(target, [A, B], made) == 0 and made == ["a", "b"]
+    finally:
+        signal.alarm(0)
+    assert target.is_file() and target.read_bytes() == content([A, B])

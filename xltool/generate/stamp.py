@@ -35,8 +35,9 @@ _TEXT_MAX = 1000         # characters of a stamped text (an agency's name is ten
 _SHARED_TEXT = re.compile(rb"<t(?: [^>]*)?>([^<]*)</t>")
 _WRITTEN_AT = re.compile(rb"<dcterms:(created|modified) [^>]*>[^<]*</dcterms:\1>")
 # what xlsxwriter writes other than as the text escaped (sharedstrings._write_si, xmlwriter):
-# control characters and the _xHHHH_ escapes of them, leading or trailing space, a rich string
-_NOT_PLAIN = re.compile(r"[\x00-\x1f]|_x[0-9a-fA-F]{4}_|^\s|\s$|^<r>.*</r>$", re.DOTALL)
+# control characters and the _xHHHH_ escapes of them, leading or trailing space, a rich string;
+# and the marks' own characters (a text holding a mark would be stamped again)
+_NOT_PLAIN = re.compile(r"[\x00-\x1f\ue000\ue001]|_x[0-9a-fA-F]{4}_|^\s|\s$|^<r>.*</r>$", re.DOTALL)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -152,13 +153,13 @@ def _old_file(target: Path) -> tuple[int | None, dict[str, tuple[int, int]]]:
         pieces = {str(name): (int(offset), int(length)) for name, offset, length in index["pieces"]}
     except (OSError, ValueError, KeyError, TypeError):
         return None, {}
-    try:
-        fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:    # not blocking on a FIFO put in its place: only a regular file is read
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None, {}
     try:
         st = os.fstat(fd)
-        if _stat_of(st) == recorded and all(o >= 0 and n >= 0 and o + n <= st.st_size for o, n in pieces.values()):
+        if stat.S_ISREG(st.st_mode) and _stat_of(st) == recorded and all(o >= 0 and n >= 0 and o + n <= st.st_size for o, n in pieces.values()):
             return fd, pieces
     except OSError:
         pass

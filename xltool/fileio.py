@@ -150,12 +150,23 @@ def files_under(folder: Path, sub: str, suffix: str) -> set[str]:
 
 
 def clear_temp_files(folder: Path) -> None:
-    """Temp files left by a run that was killed mid-write (call only while holding the folder's lock)."""
-    for tmp in Path(folder).rglob(TEMP_PREFIX + "*"):
+    """Temp files left by a run that was killed mid-write (call only while holding the folder's
+    lock): one walk of os.scandir, links to folders not followed (a pathlib glob of an output
+    folder of 10,000 returns took tens of milliseconds of every re-run)."""
+    pending = [os.fspath(folder)]
+    while pending:
+        below = pending.pop()
         try:
-            tmp.unlink()
+            with os.scandir(below) as listing:
+                entries = list(listing)
         except OSError:
-            pass
+            continue
+        for entry in entries:
+            if entry.name.startswith(TEMP_PREFIX) and not entry.is_dir(follow_symlinks=False):
+                with suppress(OSError):
+                    os.unlink(entry.path)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
 
 
 class FolderBusy(RuntimeError):

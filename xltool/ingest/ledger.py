@@ -24,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import sys
 import time
 import zlib
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from xltool.findings import WARNING, Code
 from xltool.form.canonical import loads
@@ -67,8 +68,19 @@ class LedgerTooNew(RuntimeError):
     """The ledger was written by a newer xltool: its layout is not known here."""
 
 
-@dataclass(frozen=True, slots=True)
-class Known:
+def _utf8_name(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+# A stored name (the file system's bytes) as os.fsdecode gives it; where the file system's
+# encoding is UTF-8, as on every Linux, the decode itself: a re-run decodes thousands of names
+_name = (_utf8_name if (sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()) == ("utf-8", "surrogateescape")
+         else os.fsdecode)
+
+
+class Known(NamedTuple):
+    """A file's record as a re-run reads it of every file (a named tuple: thousands are made at once)."""
+
     size: int
     mtime_ns: int
     ctime_ns: int
@@ -280,7 +292,7 @@ class Ledger:
                 "SELECT key, size, mtime_ns, ctime_ns, ino, sha256, json, feedback, head, "
                 "CASE WHEN head IS NULL THEN entry END FROM files"):
             if isinstance(key, bytes) and (isinstance(head, str) or isinstance(entry, bytes)):
-                out[os.fsdecode(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, head, entry)
+                out[_name(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, head, entry)
         return out
 
     def entries(self) -> dict[str, dict[str, Any]]:
@@ -330,8 +342,7 @@ class Ledger:
         self.commit()
         digest = hashlib.sha256()
         for key, mtime_ns, entry in self.db.execute("SELECT key, mtime_ns, entry FROM files ORDER BY key"):
-            name = os.fsdecode(key)
-            if name in keys:
+            if _name(key) in keys:
                 digest.update(key + f"\0{mtime_ns}\0".encode() + entry)
         return digest.digest()
 

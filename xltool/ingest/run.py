@@ -234,19 +234,19 @@ def _reuse(path: str, key: str, outputs: set[str], k: Known | None, ledger: Ledg
     if (k.json and k.json not in outputs) or (k.feedback and k.feedback not in outputs):
         return None  # an output went missing: make it again
     try:
-        stat = FileStat.of(os.lstat(path))
+        st = os.lstat(path)
     except OSError:
         return None
-    if (stat.size, stat.mtime_ns, stat.ctime_ns, stat.ino) != (k.size, k.mtime_ns, k.ctime_ns, k.ino):
+    if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != k[:4]:   # Known's size, mtime, ctime, inode
         try:
-            if not k.sha256 or stat.size != k.size or sha256_of(path, PARENT_HASH_LIMIT) != k.sha256:
+            if not k.sha256 or st.st_size != k.size or sha256_of(path, PARENT_HASH_LIMIT) != k.sha256:
                 return None
         except OSError:
             return None
-        ledger.touch(key, stat)
+        ledger.touch(key, FileStat.of(st))
     try:
         if k.head is not None:
-            return PackedResult.from_head(k.head, stored, stat.mtime_ns / 1e9, key, unchanged=True)
-        return PackedResult.from_stored(k.entry_packed, stored, stat.mtime_ns / 1e9, key, unchanged=True)
+            return PackedResult.from_head(k.head, stored, st.st_mtime_ns / 1e9, key, unchanged=True)
+        return PackedResult.from_stored(k.entry_packed, stored, st.st_mtime_ns / 1e9, key, unchanged=True)
     except (ValueError, KeyError, TypeError, AttributeError, zlib.error):
         return None   # a record the ledger cannot give back: check the file again

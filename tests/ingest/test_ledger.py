@@ -151,6 +151,35 @@ def test_values_csv_saved_by_hand_is_made_anew_not_copied_from(inbox, tmp_path):
     assert csv.read_bytes() == (fresh / "values.csv").read_bytes()
 
 
+def test_run_json_failing_beside_the_other_outputs_leaves_no_child_and_nothing_half_written(inbox, tmp_path, monkeypatch):
+    """run.json is written while forked children draw summary.xlsx, values.csv and report.html: when
+    it cannot be written (the disk full), the run says so, every child is waited for, and each
+    output is either the last run's or a whole new one (never half a file)."""
+    import errno
+
+    import xltool.ingest.run as run
+    from xltool.ingest.run import OutputUnusable
+
+    out = tmp_path / "out"
+    ingest(inbox, out, jobs=1)
+    before = {name: (out / name).read_bytes() for name in ("run.json", "summary.xlsx", "values.csv")}
+    return_file(inbox, "局9_2024.xlsx", "局9", seed=9)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(run, "write_run_json", disk_full)
+    with pytest.raises(OutputUnusable, match="磁盘已满"):
+        ingest(inbox, out, jobs=1)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)      # no child of this process is left, not even a finished one
+    assert (out / "run.json").read_bytes() == before["run.json"]
+    assert not list(out.glob(".tmp-*"))
+    monkeypatch.undo()
+    again = ingest(inbox, out, jobs=1)
+    assert again.stats()["accepted"] == 4 and b"\xe5\xb1\x809" in (out / "values.csv").read_bytes()   # 局9
+
+
 def test_a_ledger_of_the_older_layout_keeps_its_history(inbox, tmp_path):
     """Version 1 kept the summary's values as a JSON document per return: its files are checked
     again once, its history stays, and nothing is moved aside as damaged."""

@@ -99,7 +99,7 @@ def ingest(inbox: Path, out: Path, jobs: int | None = None, full: bool = False, 
 
     Files the ledger already knows with the same content are reported from it, not processed
     again (`full=True` reprocesses everything). Each file's JSON is written atomically and then
-    recorded in the ledger; run.json is written after every file, atomically, then summary.xlsx,
+    recorded in the ledger; then run.json is written, atomically, and beside it summary.xlsx,
     values.csv and report.html (outputs.run_outputs), each made only as far as it changed. With `previous` (last year's
     output folder or JSON folder), each report is also checked against its agency's report of
     the year before. With `roster` (xltool.collection.load_roster), every agency on it gets its
@@ -168,8 +168,7 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         report = RunReport(str(inbox), str(out), ordered, notices)
         attach_collection(report, roster)
         entries_key = _entries_key(ledger, ordered, inbox, out, previous, roster)
-        write_run_json(out / "run.json", report, entries_key)
-        write_outputs(report, ledger, entries_key)
+        write_outputs(report, ledger, entries_key, alongside=lambda: write_run_json(out / "run.json", report, entries_key))
         return report
     finally:
         stored.close()

@@ -47,13 +47,15 @@ def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool
         return False
 
 
-def write_outputs(report: RunReport, source: SummarySource, entries_key: str | None = None) -> None:
-    """After run.json: links to the feedback workbooks the workers drew for the rejected returns in
-    use (this process never draws one: a hostile file would do it here, without limits),
-    summary.xlsx and values.csv from the accepted returns in use (remade only when that set
-    changed, from the rows the ledger keeps), and report.html linking them (its file sections
-    copied from the last page when `entries_key`, see ingest.run, is the same). The three are
-    made at once: the page and values.csv each by a forked child process, the workbook here."""
+def write_outputs(report: RunReport, source: SummarySource, entries_key: str | None = None,
+                  alongside: Callable[[], None] | None = None) -> None:
+    """Links to the feedback workbooks the workers drew for the rejected returns in use (this
+    process never draws one: a hostile file would do it here, without limits), summary.xlsx and
+    values.csv from the accepted returns in use (remade only when that set changed, from the rows
+    the ledger keeps), and report.html linking them (its file sections copied from the last page
+    when `entries_key`, see ingest.run, is the same). The three are made at once, each by a forked
+    child process, while this one does `alongside()` (ingest: run.json, whose reads of the ledger
+    may mark a damaged record to be checked again, which only this process may do)."""
     out = Path(report.out)
     present = files_under(out, FEEDBACK_DIR, ".xlsx")
     links: dict[str, str] = {}
@@ -63,9 +65,29 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
     _remove_stale_feedback(out, present, {r.feedback for r in report.files if r.feedback})
     sections_key = None if entries_key is None else hashlib.sha256(
         f"{entries_key}\0{sorted(links.items())!r}".encode("utf-8", "surrogateescape")).hexdigest()
-    page_written = in_forked_child(lambda: write_report_html(report, links, out / "report.html", sections_key))
-    _write_summaries(report, out, source)
-    page_written()
+    started = [in_forked_child(lambda: write_report_html(report, links, out / "report.html", sections_key))]
+    try:
+        started.append(_start_summaries(report, out, source))
+        if alongside is not None:
+            alongside()
+    except BaseException:
+        for wait in started:
+            with suppress(Exception):
+                wait()      # no child left behind; this error is the one said
+        raise
+    _wait_for_all(started)
+
+
+def _wait_for_all(waits: list[Callable[[], None]]) -> None:
+    """Wait for each child, even past one that failed; then raise the first failure."""
+    failure: BaseException | None = None
+    for wait in waits:
+        try:
+            wait()
+        except BaseException as e:
+            failure = failure or e
+    if failure is not None:
+        raise failure
 
 
 def in_forked_child(work: Callable[[], None]) -> Callable[[], None]:
@@ -150,26 +172,31 @@ def in_use(report: RunReport) -> list[FileResult]:
     return [r for r in report.files if r.status == ACCEPTED and r.superseded_by is None]
 
 
-def _write_summaries(report: RunReport, out: Path, source: SummarySource) -> None:
-    """summary.xlsx here and values.csv in a forked child, unless the accepted returns in use are
-    the ones they were made from. A thread would do for values.csv, whose bytes the kernel mostly
-    copies (outputs.piece_file), but not beside the workbook's Python: each of its thousands of
-    steps that lets go of the GIL (a row read from SQLite, a digest) would wait for it again."""
+def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Callable[[], None]:
+    """summary.xlsx and values.csv, each started in a forked child, unless the accepted returns in
+    use are the ones they were made from; returns what waits for both and then records them
+    (SUMMARY_KEY). Not threads: values.csv's thousands of steps that let go of the GIL (a row read
+    from SQLite, a digest) would each wait for it again beside the workbook's Python."""
     used = in_use(report)
     key = _summary_key(used)
     key_file = out / SUMMARY_KEY
     if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
-        return  # the same accepted returns as last time: the same sums
+        return lambda: None  # the same accepted returns as last time: the same sums
     rows = source.summary_rows({r.raw_path for r in used})
     values_csv_written = in_forked_child(lambda: write_values_csv_rows(rows, out / "values.csv"))
-    try:
-        write_summary_rows(rows, out / "summary.xlsx")
-    except BaseException:
-        with suppress(Exception):
-            values_csv_written()    # no child left behind; the workbook's error is the one said
-        raise
-    values_csv_written()
-    write_atomic(key_file, key)   # only once both are written
+    workbook_written = in_forked_child(lambda: write_summary_rows(rows, out / "summary.xlsx"))
+
+    def wait() -> None:
+        try:
+            workbook_written()
+        except BaseException:
+            with suppress(Exception):
+                values_csv_written()
+            raise
+        values_csv_written()
+        write_atomic(key_file, key)   # only once both are written
+
+    return wait
 
 
 def _summary_key(used: list[FileResult]) -> str:

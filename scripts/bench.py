@@ -786,7 +786,7 @@ def report(res: dict) -> None:
     m = res["memory"]
     row("peak RSS, ingest parent", f"{m['parent_mb']:.0f} MB", "")
     row("peak RSS, ingest children", f"{m['worker_max_mb']:.0f} MB",
-        f"largest of {m['workers_seen']} child processes: the workers and the report.html and values.csv writers, forked "
+        f"largest of {m['workers_seen']} child processes: the workers and the report.html, summary.xlsx and values.csv writers, forked "
         f"(sum of their peaks {m['workers_sum_mb']:.0f} MB, pages shared with the parent counted in each)")
     g = res["generate"]
     after = (g["seconds"] - res["startup"]["seconds"]) / g["workbooks"]

@@ -5,7 +5,7 @@ A run over thousands of returns reads only a handful of fields of every file: st
 year, name, hash and times for the cross-file checks and the roster, counts and finding codes
 for the totals. It reads the findings themselves of a few files only: those a cross-file check
 or the roster adds a finding to, and those the terminal lists. So a `PackedResult` keeps those
-fields (about 0.45 KB besides its name), not a FileResult with a Finding object and its messages
+fields (about 0.5 KB besides its name), not a FileResult with a Finding object and its messages
 per finding (about 4 KB), nor even its entry's text (0.5 KB more, packed): that is read back from the
 ledger (`StoredEntries`) when asked for. Its findings are decoded when first asked for and
 then kept, so that what a check adds to them stays; its entry is decoded for report.html one

@@ -66,7 +66,8 @@ class PackedResult:
         self.status = sys.intern(entry["status"])
         self.form = _shared(entry.get("form"))
         self.agency = entry.get("agency")
-        self.year = _shared_number(entry.get("year"))
+        year = entry.get("year")
+        self.year = _one_copy(_YEARS, year) if type(year) is int else year
         raw = self.key or self.path
         json_name, feedback_name = entry.get("json"), entry.get("feedback")
         self._json = _MIRRORED if json_name == f"{JSON_DIR}/{raw}.json" else json_name
@@ -77,9 +78,9 @@ class PackedResult:
         issued = entry.get("issued_agency")
         self.issued_agency = self.agency if issued == self.agency else issued
         self.code = entry.get("code")
-        self._counts = _shared_counts((entry["errors"], entry["warnings"]))     # of all its findings, as recorded
+        self._counts = _one_copy(_COUNTS, (entry["errors"], entry["warnings"]))   # of all its findings, as recorded
         codes = entry["codes"] if "codes" in entry else [f["code"] for f in entry["findings"]]
-        self._codes = _shared_codes(tuple(sys.intern(c) for c in codes))
+        self._codes = _one_copy(_CODES, tuple(sys.intern(c) for c in codes))
         self._stored_entries = stored
         self._findings: list[Finding] | None = None
         self.document: dict[str, Any] | None = None   # a caller may attach the canonical document it read
@@ -256,11 +257,20 @@ def unpack_entry(packed: bytes) -> str:
     return zlib.decompress(packed).decode("utf-8", "surrogateescape")
 
 
+# One copy of each value thousands of results repeat: the lists of finding codes (most returns
+# have one of a few: none, or the same warning), the (errors, warnings) pairs, the years (Python
+# shares only the whole numbers below 257). Bounded: past the bound, a new value is not kept.
 _CODES: dict[tuple[str, ...], tuple[str, ...]] = {}
 _COUNTS: dict[tuple[int, int], tuple[int, int]] = {}
-_NUMBERS: dict[int, int] = {}
+_YEARS: dict[int, int] = {}
 _SHARED_MAX = 10_000
 _MIRRORED = object()     # an output named after the inbox path as it is (PackedResult.json, .feedback)
+
+
+def _one_copy(kept: dict, value):
+    if len(kept) < _SHARED_MAX:
+        return kept.setdefault(value, value)
+    return kept.get(value, value)
 
 
 def _packed_sha256(sha: str) -> bytes | str:
@@ -273,29 +283,6 @@ def _packed_sha256(sha: str) -> bytes | str:
         if raw.hex() == sha:
             return raw
     return sha
-
-
-def _shared_counts(counts: tuple[int, int]) -> tuple[int, int]:
-    """One copy of each (errors, warnings): a few pairs for thousands of results."""
-    if len(_COUNTS) < _SHARED_MAX:
-        return _COUNTS.setdefault(counts, counts)
-    return _COUNTS.get(counts, counts)
-
-
-def _shared_number(n: Any) -> Any:
-    """One copy of a whole number thousands of results repeat (a year: Python shares only those below 257)."""
-    if type(n) is not int:
-        return n
-    if len(_NUMBERS) < _SHARED_MAX:
-        return _NUMBERS.setdefault(n, n)
-    return _NUMBERS.get(n, n)
-
-
-def _shared_codes(codes: tuple[str, ...]) -> tuple[str, ...]:
-    """One copy of each list of finding codes: most returns have one of a few (none, or the same warning)."""
-    if len(_CODES) < 10_000:
-        return _CODES.setdefault(codes, codes)
-    return _CODES.get(codes, codes)
 
 
 def _shared(text: str | None) -> str | None:

@@ -84,9 +84,7 @@ class PieceWriter:
         if self._pending:
             data = b"".join(self._pending)
             self._pending, self._pending_size = [], 0
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view):]
+            _write_all(self._fd, data)
 
     def _flush_copy(self) -> None:
         if not self._copy_length:
@@ -111,10 +109,14 @@ class PieceWriter:
                     raise
                 self._kernel_copy = False
         data = os.pread(self._old_fd, min(length, BUFFER), offset)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
+        _write_all(self._fd, data)
         return len(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:     # os.write may write less than it is given
+        view = view[os.write(fd, view):]
 
 
 @contextmanager

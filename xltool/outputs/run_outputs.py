@@ -71,9 +71,8 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
         if alongside is not None:
             alongside()
     except BaseException:
-        for wait in started:
-            with suppress(Exception):
-                wait()      # no child left behind; this error is the one said
+        with suppress(Exception):
+            _wait_for_all(started)      # no child left behind; this error is the one said
         raise
     _wait_for_all(started)
 
@@ -187,13 +186,7 @@ def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Cal
     workbook_written = in_forked_child(lambda: write_summary_rows(rows, out / "summary.xlsx"))
 
     def wait() -> None:
-        try:
-            workbook_written()
-        except BaseException:
-            with suppress(Exception):
-                values_csv_written()
-            raise
-        values_csv_written()
+        _wait_for_all([workbook_written, values_csv_written])
         write_atomic(key_file, key)   # only once both are written
 
     return wait

@@ -21,8 +21,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from xltool.form.spec import FormSpec
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
@@ -58,7 +57,7 @@ def stamped(spec: FormSpec, agency: Agency, options: WriteOptions | None = None)
     plainly, or a form whose stamp did not come out as its drawing."""
     options = options or WriteOptions()
     if options.values or options.raw or options.annotate is not None:
-        return None
+        return None     # what is left of the options is the password: part of the kind, below
     texts = {role: getattr(agency, role) for role in MARKS if getattr(agency, role)}
     if not all(isinstance(t, str) and _plain(t) for t in texts.values()) or len(set(texts.values())) < len(texts):
         return None
@@ -68,7 +67,7 @@ def stamped(spec: FormSpec, agency: Agency, options: WriteOptions | None = None)
         if len(_DRAWN) >= _KINDS_MAX:
             _DRAWN.clear()
             _CHECKED.clear()
-        marked = Agency(**{**_details(agency), **{role: MARKS[role] for role in texts}})
+        marked = replace(agency, **{role: MARKS[role] for role in texts})
         drawn = _DRAWN[kind] = _marked_drawing(_draw(spec, marked, options))
     if any(t in drawn.texts for t in texts.values()):
         return None     # one entry of the shared strings for two cells: the writer's numbering differs
@@ -88,10 +87,6 @@ def _marked_drawing(xlsx: bytes) -> _Drawn:
     texts = {_unescape(t.decode("utf-8")) for name, data in parts if name == "xl/sharedStrings.xml"
              for t in _SHARED_TEXT.findall(data)}
     return _Drawn(parts, frozenset(texts - set(MARKS.values())))
-
-
-def _details(agency: Agency) -> dict[str, Any]:
-    return {"name": agency.name, "year": agency.year, "region": agency.region, "code": agency.code}
 
 
 def _draw(spec: FormSpec, agency: Agency, options: WriteOptions) -> bytes:

@@ -18,12 +18,11 @@ from __future__ import annotations
 import errno
 import json
 import os
-import stat
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
-from xltool.fileio import atomic_path, write_atomic
+from xltool.fileio import atomic_path, open_regular_file, write_atomic
 
 BUFFER = 1 << 20
 # copy_file_range may be missing (an old kernel, another system) or refused for these files
@@ -155,16 +154,11 @@ def _old_file(target: Path) -> tuple[int | None, dict[str, tuple[int, int]]]:
         pieces = {str(name): (int(offset), int(length)) for name, offset, length in index["pieces"]}
     except (OSError, ValueError, KeyError, TypeError):
         return None, {}
-    try:    # not blocking on a FIFO put in its place: only a regular file is read
-        fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:    # a FIFO put in its place is not waited on: only a regular file is read
+        fd, st = open_regular_file(target)
     except OSError:
         return None, {}
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISREG(st.st_mode) and _stat_of(st) == recorded and all(o >= 0 and n >= 0 and o + n <= st.st_size for o, n in pieces.values()):
-            return fd, pieces
-    except OSError:
-        pass
-    with suppress(OSError):
-        os.close(fd)
+    if _stat_of(st) == recorded and all(o >= 0 and n >= 0 and o + n <= st.st_size for o, n in pieces.values()):
+        return fd, pieces
+    os.close(fd)
     return None, {}

@@ -24,7 +24,13 @@ What is measured, on the same files, interleaved (floor, then the ingest runs, -
 medians reported):
 
   ingest        `xltool ingest INBOX --out OUT --jobs J` into a fresh OUT, timed as a subprocess
-                (start-up, reading, checking, JSON, feedback workbooks, summary and report included);
+                (start-up, reading, checking, JSON, feedback workbooks, summary and report included).
+                INBOX (a copy of the corpus) and OUT are in a new folder under --scratch (default:
+                --cache), as a coordinator's are in a working folder. The report says what creating
+                a 10 KB file costs there and in the system's temp folder: ingest creates one or two
+                files per return and the floor none, so a filesystem slow at it weighs on ingest
+                alone. Nothing is deleted before the run ends: here, for up to a minute after
+                thousands of files are deleted, making a file took 0.5-1.1 ms instead of 0.05-0.15;
   floor         the minimal correct read, in one process: each file's bytes from disk, the zip
                 opened from them, [Content_Types].xml, xl/workbook.xml, its rels, the shared strings
                 and every sheet (the form's sheets and the hidden _xltool sheet) parsed, every
@@ -583,8 +589,30 @@ def time_generate(scratch: Path, count: int, repeats: int, jobs: int) -> tuple[f
         target = scratch / f"generated-{r}"
         times.append(timed([*xltool_command(), "generate", "govinfo-annual-2021", "--roster", str(roster),
                             "--year", "2024", "-o", str(target), *extra]))
-        shutil.rmtree(target, ignore_errors=True)
+        # kept until the end, as every OUT is: see keep_until_the_end
     return statistics.median(times), count
+
+
+# keep_until_the_end: nothing the bench writes is deleted before the run ends. On this machine's
+# ext4 (mounted with `discard`), for up to a minute after thousands of files are deleted, creating
+# and writing a file takes 0.5-1.1 ms instead of 0.05-0.15: a repeat that deleted the last OUT
+# slowed the next ingest (one to two new files per return) and not the floor (which writes nothing).
+
+
+def file_creation_ms(folder: Path, count: int = 200) -> float:
+    """What creating and writing a 10 KB file (an ingest's JSON) costs in a new subfolder of
+    `folder`, as ingest's OUT is: ingest makes one or two files per return, the floor none."""
+    probe = Path(tempfile.mkdtemp(dir=folder, prefix="probe-"))
+    chunk = b"x" * 10_000
+    try:
+        start = time.perf_counter()
+        for i in range(count):
+            fd = os.open(probe / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, chunk)
+            os.close(fd)
+        return (time.perf_counter() - start) / count * 1e3
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
 
 
 def time_startup(repeats: int) -> float:
@@ -683,7 +711,7 @@ def measure_interleaved(inbox: Path, files: list[Path], alternates: list[Path], 
         times["rerun_1pct_changed"].append(time_rerun_changed(inbox, out, jobs, alternates))
         last = ingest_stats(out)
         processed = last.get("files", 0) - last.get("unchanged", 0)
-        shutil.rmtree(out, ignore_errors=True)
+        # OUT is kept until the end (keep_until_the_end)
     result = {key: {"seconds": statistics.median(all_), "all": all_} for key, all_ in times.items()}
     result["rerun_1pct_changed"]["processed"] = processed
     result["stats"] = {k: stats.get(k) for k in ("accepted", "rejected", "errors", "warnings")}
@@ -707,7 +735,11 @@ def run(args) -> dict:
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     forms = {name: m["form"] for name, m in manifest["files"].items()}
     kinds = [m["kind"] for m in manifest["files"].values()]
-    scratch = Path(tempfile.mkdtemp(prefix="xltool-bench-"))
+    scratch_root = Path(args.scratch).expanduser() if args.scratch else Path(args.cache).expanduser()
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=scratch_root, prefix="run-"))
+    res = {"scratch": {"path": str(scratch_root), "create_ms": file_creation_ms(scratch_root),
+                       "temp_path": tempfile.gettempdir(), "temp_create_ms": file_creation_ms(Path(tempfile.gettempdir()))}}
     try:
         inbox = scratch / "inbox"
         shutil.copytree(corpus / "inbox", inbox)      # the re-run edits 1% of it; the cache stays intact
@@ -715,7 +747,7 @@ def run(args) -> dict:
         alternates = sorted((corpus / "alt").iterdir())
         n = len(files)
         parser_name, etree = pick_parser(files)
-        res = measure_interleaved(inbox, files, alternates, etree, args.jobs, args.repeats, scratch)
+        res.update(measure_interleaved(inbox, files, alternates, etree, args.jobs, args.repeats, scratch))
         log("  memory (one more ingest run, /proc polled)")
         res["memory"] = measure_memory(inbox, scratch / "out-memory", args.jobs)
         log("  generate, start-up")
@@ -760,7 +792,10 @@ def report(res: dict) -> None:
     print(f"{n} LibreOffice-saved files ({c['mean_kb']:.1f} KB each; made as {c['kinds']}); "
           f"ingest verdicts: {st['accepted']} accepted, {st['rejected']} rejected")
     print(f"--jobs {jobs} on {res['cores']} cores; medians of {res['repeats']} interleaved runs; "
-          f"floor parser: {res['floor']['parser']}\n")
+          f"floor parser: {res['floor']['parser']}")
+    sc = res["scratch"]
+    print(f"inbox copy and outputs in {sc['path']}: creating a 10 KB file there takes {sc['create_ms']:.3f} ms "
+          f"({sc['temp_path']}: {sc['temp_create_ms']:.3f} ms)\n")
     row("", "per file", "")
     def spread_of(key: str) -> str:
         runs = res[key]["all"]
@@ -811,6 +846,9 @@ def main() -> None:
     ap.add_argument("--rejected-share", type=float, default=0.2, help="share of files with a clerk's mistake (0.2)")
     ap.add_argument("--cache", default=os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "xltool-bench"),
                     help="folder for the generated corpus (default ~/.cache/xltool-bench)")
+    ap.add_argument("--scratch", default=None,
+                    help="folder for the inbox copy and the ingest outputs (default: --cache). Ingest creates "
+                         "a file or two per return, the floor none: the report shows what creating one costs there")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved runs; medians are reported (default 3)")
     ap.add_argument("--sample", type=int, default=100, help="files for the formulas and LibreOffice rows (100)")
     ap.add_argument("--seed", type=int, default=1)

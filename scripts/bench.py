@@ -590,14 +590,8 @@ def time_generate(scratch: Path, count: int, repeats: int, jobs: int) -> tuple[f
         target = scratch / f"generated-{r}"
         times.append(timed([*xltool_command(), "generate", "govinfo-annual-2021", "--roster", str(roster),
                             "--year", "2024", "-o", str(target), *extra]))
-        # kept until the end, as every OUT is: see keep_until_the_end
+        # kept until the run ends, as every OUT is (see wait_for_quick_disk)
     return statistics.median(times), count
-
-
-# keep_until_the_end: nothing the bench writes is deleted before the run ends. On this machine's
-# ext4 (mounted with `discard`), for a minute or more after thousands of files are deleted, creating
-# and writing a file takes 0.5-1.1 ms instead of 0.05-0.15: a repeat that deleted the last OUT
-# slowed the next ingest (one to two new files per return) and not the floor (which writes nothing).
 
 
 def file_creation_ms(folder: Path, count: int = 200) -> float:
@@ -621,9 +615,14 @@ SETTLE_WAIT_S = 120
 
 
 def wait_for_quick_disk(folder: Path) -> tuple[float, float]:
-    """Wait (up to SETTLE_WAIT_S) until making a file in `folder` is as quick as usual: a run that
-    starts right after another deleted its thousands of files would otherwise charge its first
-    ingest for the disk's clean-up. (seconds waited, the last cost measured in ms)."""
+    """Wait (up to SETTLE_WAIT_S) until making a file in `folder` is as quick as usual; (seconds
+    waited, the last cost measured in ms).
+
+    On this machine's ext4 (mounted with `discard`), for a minute or more after thousands of files
+    are deleted, making and writing a file takes 0.5-1.1 ms instead of 0.05-0.15. Ingest makes one
+    or two files per return and the floor none, so a run started right after another deleted its
+    files charged its ingest for the disk's clean-up. For the same reason nothing the bench writes
+    (each repeat's OUT, each generate's folder) is deleted before the run ends."""
     start = time.monotonic()
     cost = file_creation_ms(folder)
     while cost > SETTLED_MS and time.monotonic() - start < SETTLE_WAIT_S:
@@ -728,7 +727,7 @@ def measure_interleaved(inbox: Path, files: list[Path], alternates: list[Path], 
         times["rerun_1pct_changed"].append(time_rerun_changed(inbox, out, jobs, alternates))
         last = ingest_stats(out)
         processed = last.get("files", 0) - last.get("unchanged", 0)
-        # OUT is kept until the end (keep_until_the_end)
+        # kept until the run ends (see wait_for_quick_disk)
     result = {key: {"seconds": statistics.median(all_), "all": all_} for key, all_ in times.items()}
     result["rerun_1pct_changed"]["processed"] = processed
     result["stats"] = {k: stats.get(k) for k in ("accepted", "rejected", "errors", "warnings")}

@@ -1,4 +1,5 @@
-"""scripts/bench.py: the XML edits that make the corpus, and the floor reader (no LibreOffice needed)."""
+"""scripts/bench.py: the XML edits that make the corpus, the floor reader (no LibreOffice needed), and the
+wait for a quick disk."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import random
 import openpyxl
 import pytest
 
-from scripts.bench import add_shared_string, floor_read, parsers, set_cells
+import scripts.bench as bench
+from scripts.bench import add_shared_string, file_creation_ms, floor_read, parsers, set_cells, wait_for_quick_disk
 from xltool.form.forms import get_spec
 from xltool.generate.synth import random_inputs
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
@@ -62,3 +64,29 @@ def test_the_parallel_floor_reads_every_file_and_fails_loudly(tmp_path):
     (tmp_path / "3.xlsx").write_bytes(b"not a zip")
     with pytest.raises(RuntimeError, match="floor process"):
         time_floor_parallel([*files, tmp_path / "3.xlsx"], etree, 2)
+
+
+def test_disk_probe_leaves_nothing_behind(tmp_path):
+    """The probe runs in the bench's cache folder before every run: it must not fill it up."""
+    assert file_creation_ms(tmp_path, count=20) > 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wait_for_quick_disk_is_bounded(tmp_path, monkeypatch):
+    """The bench waits while the disk is slow, stops once it is quick, and never waits past the bound
+    (a slow network folder stays slow)."""
+    clock = [0.0]
+    monkeypatch.setattr(bench.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(bench.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+
+    def disk(costs):
+        probes = iter(costs)
+        monkeypatch.setattr(bench, "file_creation_ms", lambda folder: next(probes))
+
+    disk([1.0, 0.9, 0.1, 5.0])                      # quick at the third probe
+    assert wait_for_quick_disk(tmp_path) == (10.0, 0.1)
+    disk([0.1])                                     # quick at once: no wait
+    assert wait_for_quick_disk(tmp_path) == (0.0, 0.1)
+    disk([1.0] * 1000)                              # never quick
+    waited, cost = wait_for_quick_disk(tmp_path)
+    assert cost == 1.0 and bench.SETTLE_WAIT_S <= waited <= bench.SETTLE_WAIT_S + 5

@@ -4,26 +4,15 @@ writer draws, byte for byte but for the time of writing; what cannot be stamped 
 from __future__ import annotations
 
 import io
-import re
-import zipfile
 
 import pytest
+from packages import entries
 
 from xltool.form.forms import get_spec
 from xltool.generate import stamp
 from xltool.generate.batch import generate_roster
 from xltool.generate.roster import RosterRow
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
-
-WRITTEN_AT = re.compile(rb"<dcterms:(created|modified) [^>]*>[^<]*</dcterms:\1>")
-
-
-def entries(xlsx: bytes) -> list[tuple]:
-    """Each zip entry as xlsxwriter makes it: name, time, compression, attributes, and its bytes
-    (core.xml without the time of writing)."""
-    with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
-        return [(i.filename, i.date_time, i.compress_type, i.external_attr, i.create_system, i.flag_bits,
-                 WRITTEN_AT.sub(b"", z.read(i))) for i in z.infolist()]
 
 
 def drawn(spec, agency: Agency, options: WriteOptions | None = None) -> bytes:

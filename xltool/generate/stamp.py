@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, replace
 
 from xltool.form.spec import FormSpec
+from xltool.generate import package_parts
+from xltool.generate.package_parts import same_drawing, zipped
 from xltool.generate.writer import Agency, WriteOptions, write_workbook
 
 # Private-use characters around a name: never escaped, never in a form's own texts
@@ -32,7 +33,6 @@ MARKS = {"name": "\ue000xltool-agency-name\ue001", "region": "\ue000xltool-agenc
 _KINDS_MAX = 64          # kinds of row remembered per process: forms × years × details given
 _TEXT_MAX = 1000         # characters of a stamped text (an agency's name is tens)
 _SHARED_TEXT = re.compile(rb"<t(?: [^>]*)?>([^<]*)</t>")
-_WRITTEN_AT = re.compile(rb"<dcterms:(created|modified) [^>]*>[^<]*</dcterms:\1>")
 # what xlsxwriter writes other than as the text escaped (sharedstrings._write_si, xmlwriter):
 # control characters and the _xHHHH_ escapes of them, leading or trailing space, a rich string;
 # and the marks' own characters (a text holding a mark would be stamped again)
@@ -45,6 +45,7 @@ class _Drawn:
 
     parts: tuple[tuple[str, bytes], ...]
     texts: frozenset[str]
+    unmarked: frozenset[str]        # the parts without a mark: the same in every stamp of the kind
 
 
 _DRAWN: dict[tuple, _Drawn] = {}          # each kind of row, drawn with marks
@@ -73,9 +74,8 @@ def stamped(spec: FormSpec, agency: Agency, options: WriteOptions | None = None)
         return None     # one entry of the shared strings for two cells: the writer's numbering differs
     stamp = _stamp(drawn, texts)
     if kind not in _CHECKED:    # the first row of its kind is drawn too, and compared
-        expected = [(name, _WRITTEN_AT.sub(b"", data)) for name, data in _parts(_draw(spec, agency, options))]
-        _CHECKED[kind] = [(name, _WRITTEN_AT.sub(b"", data)) for name, data in stamp] == expected
-    return _zip(stamp) if _CHECKED[kind] else None
+        _CHECKED[kind] = same_drawing(zipped(stamp), _draw(spec, agency, options))
+    return zipped(stamp, drawn.unmarked) if _CHECKED[kind] else None
 
 
 def _plain(text: str) -> bool:
@@ -83,21 +83,18 @@ def _plain(text: str) -> bool:
 
 
 def _marked_drawing(xlsx: bytes) -> _Drawn:
-    parts = _parts(xlsx)
+    parts = package_parts.parts(xlsx)
     texts = {_unescape(t.decode("utf-8")) for name, data in parts if name == "xl/sharedStrings.xml"
              for t in _SHARED_TEXT.findall(data)}
-    return _Drawn(parts, frozenset(texts - set(MARKS.values())))
+    marks = [m.encode("utf-8") for m in MARKS.values()]
+    unmarked = frozenset(name for name, data in parts if not any(m in data for m in marks))
+    return _Drawn(parts, frozenset(texts - set(MARKS.values())), unmarked)
 
 
 def _draw(spec: FormSpec, agency: Agency, options: WriteOptions) -> bytes:
     buffer = io.BytesIO()
     write_workbook(spec, buffer, agency, options)
     return buffer.getvalue()
-
-
-def _parts(xlsx: bytes) -> tuple[tuple[str, bytes], ...]:
-    with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
-        return tuple((info.filename, z.read(info)) for info in z.infolist())
 
 
 def _stamp(drawn: _Drawn, texts: dict[str, str]) -> list[tuple[str, bytes]]:
@@ -117,17 +114,6 @@ def _escape(text: str) -> str:
 
 def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
-
-
-def _zip(parts: list[tuple[str, bytes]]) -> bytes:
-    """The parts zipped as xlsxwriter zips a workbook in memory (Workbook._store_workbook)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=False) as z:
-        for name, data in parts:
-            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, data)
-    return buffer.getvalue()
 
 
 def forget() -> None:

@@ -8,6 +8,7 @@ checks show ✓/✗ with conditional formatting. A very hidden sheet identifies 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +22,8 @@ from xltool.calc.model import model_for
 from xltool.form.layout import CHECK_BAD, CHECK_OK, META_SHEET, Layout, SheetLayout, ValueCell, a1, quote_sheet
 from xltool.form.spec import FormSpec
 from xltool.generate import same_parts
+from xltool.generate.cell_table import CellTable, CellTableUnsupported
+from xltool.generate.package_parts import same_drawing
 from xltool.version import __version__
 
 DEFAULT_PASSWORD = "xltool"     # documented in the README; coordinators set their own with --password
@@ -104,10 +107,64 @@ class Formats:
 
 def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency | None = None,
                    options: WriteOptions | None = None) -> None:
-    """Write one workbook of `spec` for `agency` to a path or a binary file object."""
+    """Write one workbook of `spec` for `agency` to a path or a binary file object.
 
+    The form's cells are written through a CellTable (generate.cell_table), xlsxwriter's own
+    output in a fraction of its time. The first workbook of each kind (form and metadata given)
+    in a process is drawn both ways and compared; a kind whose two drawings differ, and any
+    workbook holding what a CellTable does not take, is drawn by xlsxwriter alone."""
     agency = agency or Agency()
     options = options or WriteOptions()
+    kind = (id(spec.layout), spec.layout.fingerprint,
+            frozenset(k for k, v in agency.prefill().items() if v not in (None, "")))
+    checked = _CELL_TABLE_CHECKED.get(kind)
+    if checked is None:
+        by_xlsxwriter = drawn(spec, agency, options, cell_table=False)
+        try:
+            by_table = drawn(spec, agency, options, cell_table=True)
+        except CellTableUnsupported:
+            by_table = None         # this workbook only: the kind is checked on the next one
+        if by_table is not None:
+            if len(_CELL_TABLE_CHECKED) >= _KINDS_MAX:
+                _CELL_TABLE_CHECKED.clear()
+            _CELL_TABLE_CHECKED[kind] = same_drawing(by_table, by_xlsxwriter)
+        _write_bytes(target, by_xlsxwriter)
+        return
+    if checked:
+        try:
+            _draw_workbook(spec, target, agency, options, cell_table=True)
+            return
+        except CellTableUnsupported:
+            pass        # nothing is written before the workbook is closed: draw it again below
+    _draw_workbook(spec, target, agency, options, cell_table=False)
+
+
+_KINDS_MAX = 64          # kinds per process: forms × metadata given; the bound only guards against misuse
+_CELL_TABLE_CHECKED: dict[tuple, bool] = {}      # kind: whether its CellTable drawing was xlsxwriter's
+
+
+def forget_checks() -> None:
+    """Check each kind's CellTable drawing anew (tests)."""
+    _CELL_TABLE_CHECKED.clear()
+
+
+def drawn(spec: FormSpec, agency: Agency, options: WriteOptions, cell_table: bool = True) -> bytes:
+    """The workbook, drawn in memory: through CellTables (each form sheet's is its `cell_table`
+    once drawn), or by xlsxwriter alone."""
+    buffer = io.BytesIO()
+    _draw_workbook(spec, buffer, agency, options, cell_table)
+    return buffer.getvalue()
+
+
+def _write_bytes(target: str | Path | BinaryIO, data: bytes) -> None:
+    if isinstance(target, (str, Path)):
+        Path(target).write_bytes(data)
+    else:
+        target.write(data)
+
+
+def _draw_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency, options: WriteOptions,
+                   cell_table: bool) -> None:
     layout = spec.layout
     # in_memory: xlsxwriter would otherwise write every part to a temp file first (a third of the time)
     wb = xlsxwriter.Workbook(target, {"in_memory": True,
@@ -120,20 +177,13 @@ def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency
     wb._write_defined_names = partial(same_parts.write_defined_names, wb)
     wb._get_packager = same_parts.SamePartsPackager
     fmt = Formats(wb)
-    prefill = {k: v for k, v in agency.prefill().items() if v not in (None, "")}
-    values = dict(options.values)
-    for cell in layout.cells.values():
-        if cell.role in prefill:
-            values[cell.id] = prefill[cell.role]
-    model = model_for(layout)
-    computed = model.evaluate(values)
-    checks = {(r.check.sheet, r.check.row, r.check.col): r.ok for r in model.run_checks({**values, **computed})}
-
+    prefill, values, computed, checks = cell_values(layout, agency, options)
     sheets = {}
     for sl in layout.sheets:
         ws = sheets[sl.name] = wb.add_worksheet(sl.name)
         ws._prepare_formula = partial(_prepared_formula, ws)
-        _draw_sheet(ws, layout, sl, fmt, values, computed, checks, prefill, options)
+        _draw_sheet(ws, CellTable(ws) if cell_table else ws, layout, sl, fmt, values, computed, checks, prefill,
+                    options)
         protect(ws, options.password)
     if options.annotate:
         options.annotate(wb, sheets)
@@ -142,6 +192,20 @@ def write_workbook(spec: FormSpec, target: str | Path | BinaryIO, agency: Agency
     wb.defined_names.extend([name, -1, ref, False] for name, ref, role in _input_names(layout) if role not in prefill)
     _write_meta(wb, spec, layout, agency, options.password)
     wb.close()
+
+
+def cell_values(layout: Layout, agency: Agency, options: WriteOptions) -> tuple[dict, dict, dict, dict]:
+    """What the form's cells hold: (the agency's details given, the inputs with those details in
+    their cells, the totals computed from them, each check's verdict by (sheet, row, col))."""
+    prefill = {k: v for k, v in agency.prefill().items() if v not in (None, "")}
+    values = dict(options.values)
+    for cell in layout.cells.values():
+        if cell.role in prefill:
+            values[cell.id] = prefill[cell.role]
+    model = model_for(layout)
+    computed = model.evaluate(values)
+    checks = {(r.check.sheet, r.check.row, r.check.col): r.ok for r in model.run_checks({**values, **computed})}
+    return prefill, values, computed, checks
 
 
 _INPUT_NAMES: dict[int, tuple[Layout, list[tuple[str, str, str | None]]]] = {}
@@ -192,7 +256,10 @@ def _prepared_formula(ws, formula: str, expand_future_functions: bool = False) -
     return prepared
 
 
-def _draw_sheet(ws, layout: Layout, sl: SheetLayout, fmt: Formats, values, computed, checks, prefill, options) -> None:
+def _draw_sheet(ws, cell_writer, layout: Layout, sl: SheetLayout, fmt: Formats, values, computed, checks, prefill,
+                options) -> None:
+    """Draw one of the form's sheets on `ws`; its cells go through `cell_writer`: the worksheet itself,
+    or a CellTable that writes them for it."""
     for i, width in enumerate(sl.col_widths):
         ws.set_column(i, i, width)
     for r, height in sl.row_heights.items():
@@ -200,30 +267,27 @@ def _draw_sheet(ws, layout: Layout, sl: SheetLayout, fmt: Formats, values, compu
     for lab in sl.labels:
         f = fmt.label(lab.role)
         if lab.merged:
-            ws.merge_range(lab.row, lab.col, *lab.end, lab.text, f)
+            cell_writer.merge_range(lab.row, lab.col, *lab.end, lab.text, f)
         else:
-            ws.write_string(lab.row, lab.col, lab.text, f)
-    validations: dict[str, tuple[dict[str, Any], list[tuple[int, int]]]] = {}   # one rule, the cells it covers
+            cell_writer.write_string(lab.row, lab.col, lab.text, f)
     for cell in sl.cells:
         locked = cell.computed or cell.role in prefill
         f = fmt.value(cell, locked)
         if cell.last_col is not None:  # merged value cell: draw the merge, then write the value
-            ws.merge_range(cell.row, cell.col, cell.row, cell.last_col, "", f)
+            cell_writer.merge_range(cell.row, cell.col, cell.row, cell.last_col, "", f)
         if cell.computed:
-            ws.write_formula(cell.row, cell.col, cell.formula, f, _cached(computed[cell.id]))
+            cell_writer.write_formula(cell.row, cell.col, cell.formula, f, _cached(computed[cell.id]))
         elif cell.id in options.raw:
-            _write_value(ws, cell, options.raw[cell.id], f)
+            _write_value(cell_writer, cell, options.raw[cell.id], f)
         else:
-            _write_value(ws, cell, values.get(cell.id), f)
-            if not locked:
-                keyed = _rule_of(layout, cell)
-                if keyed is not None:
-                    validations.setdefault(keyed[1], (keyed[0], []))[1].append((cell.row, cell.col))
-    for rule, cells in validations.values():
-        _validate(ws, rule, cells)
+            _write_value(cell_writer, cell, values.get(cell.id), f)
+    for rule, cells in input_validations(layout, sl, prefill, options):
+        add_validation(ws, rule, cells)
     for ch in sl.checks:
         ok = checks[(ch.sheet, ch.row, ch.col)]
-        ws.write_formula(ch.row, ch.col, ch.formula, fmt.check, CHECK_OK if ok else CHECK_BAD)
+        cell_writer.write_formula(ch.row, ch.col, ch.formula, fmt.check, CHECK_OK if ok else CHECK_BAD)
+    if cell_writer is not ws:
+        cell_writer.install()
     if sl.checks:
         rng = (min(c.row for c in sl.checks), min(c.col for c in sl.checks),
                max(c.row for c in sl.checks), max(c.col for c in sl.checks))
@@ -288,7 +352,20 @@ def _validation(cell: ValueCell) -> dict[str, Any] | None:
     return dv
 
 
-def _validate(ws, rule: dict[str, Any], cells: list[tuple[int, int]]) -> None:
+def input_validations(layout: Layout, sl: SheetLayout, prefill: dict, options: WriteOptions) -> list[tuple[dict, list]]:
+    """The data validations of a sheet's open inputs: each rule with the cells it covers, in the
+    order the writer adds them. An input that holds text as typed (options.raw) gets none."""
+    validations: dict[str, tuple[dict[str, Any], list[tuple[int, int]]]] = {}   # one rule, the cells it covers
+    for cell in sl.cells:
+        if cell.computed or cell.role in prefill or cell.id in options.raw:
+            continue
+        keyed = _rule_of(layout, cell)
+        if keyed is not None:
+            validations.setdefault(keyed[1], (keyed[0], []))[1].append((cell.row, cell.col))
+    return list(validations.values())
+
+
+def add_validation(ws, rule: dict[str, Any], cells: list[tuple[int, int]]) -> None:
     """One data validation over every cell that shares the rule (runs of a row joined into ranges):
     the same checks in Excel as one rule per cell, a fraction of the XML."""
     ranges: list[tuple[int, int, int]] = []          # (row, first col, last col)
@@ -302,12 +379,17 @@ def _validate(ws, rule: dict[str, Any], cells: list[tuple[int, int]]) -> None:
     ws.data_validation(row, first, row, last, {**rule, "multi_range": refs})
 
 
+def meta_items(spec: FormSpec, agency: Agency) -> list[tuple[str, str | int]]:
+    """The hidden sheet's rows: what identifies the workbook, its form and its agency."""
+    return [("form_id", spec.id), ("form", spec.form), ("version", spec.version),
+            ("fingerprint", spec.layout.fingerprint), ("agency", agency.name or ""),
+            ("year", agency.year if agency.year is not None else ""), ("region", agency.region or ""),
+            ("code", agency.code or ""), ("xltool_version", __version__)]
+
+
 def _write_meta(wb, spec: FormSpec, layout: Layout, agency: Agency, password: str) -> None:
     ws = wb.add_worksheet(META_SHEET)
-    meta = {"form_id": spec.id, "form": spec.form, "version": spec.version, "fingerprint": layout.fingerprint,
-            "agency": agency.name or "", "year": agency.year if agency.year is not None else "",
-            "region": agency.region or "", "code": agency.code or "", "xltool_version": __version__}
-    for i, (k, v) in enumerate(meta.items()):
+    for i, (k, v) in enumerate(meta_items(spec, agency)):
         ws.write_string(i, 0, k)
         if isinstance(v, int):
             ws.write_number(i, 1, v)

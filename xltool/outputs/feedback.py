@@ -19,48 +19,26 @@ import re
 import warnings
 import zipfile
 from copy import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from xltool.cells import parse_a1
 from xltool.checks.bounds import DEFAULT_MAX_LENGTH, max_length, role_limits
 from xltool.checks.rules import parse_number
-from xltool.fileio import atomic_path
-from xltool.findings import ERROR, SEVERITIES, SEVERITY_ZH, WARNING, Finding, sort_key
+from xltool.fileio import atomic_path, write_atomic
+from xltool.findings import ERROR, Finding, sort_key
 from xltool.form.forms import get_spec
 from xltool.form.layout import META_SHEET
 from xltool.generate.batch import generate_one
-from xltool.generate.writer import DEFAULT_PASSWORD, Agency, WriteOptions, protect
+from xltool.generate.writer import Agency, WriteOptions, drawn
+from xltool.outputs.feedback_marks import COMMENT_AUTHOR, Mark, annotate_for, marks_of
+from xltool.outputs.feedback_stamp import stamped_feedback
 from xltool.outputs.findings_sheet import (
     ERROR_FILL,
     WARNING_FILL,
     safe_text,
     write_with_openpyxl,
-    write_with_xlsxwriter,
 )
 from xltool.xlsx.model import WorkbookData
 from xltool.xlsx.read import read_workbook
-
-COMMENT_AUTHOR = "xltool 校验"
-
-
-@dataclass
-class _Mark:
-    """What goes on one cell: the worst severity and the messages of every finding there."""
-
-    severity: str
-    messages: list[str] = field(default_factory=list)
-
-    def add(self, finding: Finding) -> None:
-        if SEVERITIES.index(finding.severity) < SEVERITIES.index(self.severity):
-            self.severity = finding.severity
-        sev = SEVERITY_ZH.get(finding.severity, finding.severity)
-        # the title, unless the message already says it (a rule's title is quoted in its message)
-        title = "" if finding.title in finding.message else f"：{finding.title}"
-        text = f"【{sev}{title} {finding.code}】{finding.message}"
-        if text not in self.messages:
-            self.messages.append(text)
-
 
 STRUCTURE_CODES = {"layout-shifted", "sheet-missing", "template-outdated", "unknown-form", "unknown-workbook"}
 
@@ -113,16 +91,15 @@ def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: s
                 raw[cell.id] = _cut(got.value, DEFAULT_MAX_LENGTH["text"])   # as typed: the comment is about it
         else:
             values[cell.id] = _cut(got.value, max_length(cell.type))
-    marks = _marks(findings)
+    marks = marks_of(findings)
     returned_hash = _returned_protection(data, spec)
-
-    def annotate(wb, sheets: dict) -> None:
-        _annotate(wb, sheets, marks, findings)
-        if returned_hash:
-            for ws in wb.worksheets():
-                if ws.protect_options:
-                    _keep_protection_hash(ws, returned_hash)
-    generate_one(spec, target, agency, WriteOptions(values=values, raw=raw, annotate=annotate), fsync=fsync)
+    options = WriteOptions(values=values, raw=raw, annotate=annotate_for(marks, findings, returned_hash))
+    stamp = stamped_feedback(spec, agency, options, marks, findings, returned_hash,
+                             draw=lambda: drawn(spec, agency, options))
+    if stamp is None:
+        generate_one(spec, target, agency, options, fsync=fsync)
+    else:
+        write_atomic(target, stamp, fsync=fsync)
 
 
 def _returned_protection(data: WorkbookData, spec) -> dict[str, str]:
@@ -135,47 +112,8 @@ def _returned_protection(data: WorkbookData, spec) -> dict[str, str]:
     return {}
 
 
-def _keep_protection_hash(ws, hashed: dict[str, str]) -> None:
-    """Protect `ws` (an xlsxwriter sheet, already protected) with the returned file's password
-    hash instead of the default password's: the feedback workbook unlocks with the same password
-    as the template the agency was sent, and nobody needs to know it here. xlsxwriter only
-    writes a `password` hash it computed itself, so its sheetProtection tag is rewritten."""
-    write_tag = ws._xml_empty_tag
-
-    def tag(name, attributes=None):
-        if name == "sheetProtection":
-            attributes = list(hashed.items()) + [a for a in (attributes or []) if a[0] != "password"]
-        write_tag(name, attributes)
-
-    def write_sheet_protection() -> None:
-        ws._xml_empty_tag = tag
-        try:
-            type(ws)._write_sheet_protection(ws)
-        finally:
-            ws._xml_empty_tag = write_tag
-    ws._write_sheet_protection = write_sheet_protection
-
-
 def _cut(value, limit: int):
     return value[:limit] if isinstance(value, str) else value
-
-
-def _annotate(wb, sheets: dict, marks: dict, findings: list[Finding]) -> None:
-
-    fills = {ERROR: wb.add_format({"bg_color": "#" + ERROR_FILL}), WARNING: wb.add_format({"bg_color": "#" + WARNING_FILL})}
-    for (sheet_name, ref), mark in marks.items():
-        ws = sheets.get(sheet_name)
-        if ws is None:
-            continue
-        row, col = parse_a1(ref)
-        # a conditional format that always applies: the cell keeps its own format (lock, number
-        # format, borders) and shows the fill on top
-        ws.conditional_format(row, col, row, col, {"type": "formula", "criteria": "TRUE",
-                                                   "format": fills.get(mark.severity, fills[WARNING])})
-        text = safe_text("\n\n".join(mark.messages))
-        ws.write_comment(row, col, text, {"author": COMMENT_AUTHOR, "x_scale": 2.4,
-                                          "y_scale": min(1 + len(text) / 60, 6)})
-    write_with_xlsxwriter(wb, findings, protect=lambda ws: protect(ws, DEFAULT_PASSWORD))
 
 
 def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -> None:
@@ -189,7 +127,7 @@ def _copy_and_mark(source: Path | bytes, ordered: list[Finding], target: Path) -
         warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not read
         wb = openpyxl.load_workbook(fh, keep_vba=False, rich_text=False)
     _cut_long_texts(wb)
-    for (sheet_name, ref), mark in _marks(ordered).items():
+    for (sheet_name, ref), mark in marks_of(ordered).items():
         if sheet_name in wb.sheetnames:
             _mark_cell(wb[sheet_name], ref, mark)
     ws = write_with_openpyxl(wb, ordered)
@@ -248,31 +186,7 @@ def _excel_font_order(package: bytes) -> bytes:
     return out.getvalue()
 
 
-def _marks(findings: list[Finding]) -> dict[tuple[str, str], _Mark]:
-    """Per (sheet, A1 cell), what to show there. A finding with `all_cells` (blank cells, say)
-    marks each listed cell, not only the first."""
-    marks: dict[tuple[str, str], _Mark] = {}
-    for f in findings:
-        if not f.sheet:
-            continue
-        for ref in _cells_of(f):
-            marks.setdefault((f.sheet, ref), _Mark(f.severity)).add(f)
-    return marks
-
-
-def _cells_of(finding: Finding) -> list[str]:
-    listed = finding.args.get("all_cells")
-    refs = [r for r in listed if isinstance(r, str)] if isinstance(listed, list) else []
-    if finding.cell and finding.cell not in refs:
-        refs.insert(0, finding.cell)
-    return [r.replace("$", "").upper() for r in refs if _is_a1(r)]
-
-
-def _is_a1(ref: str) -> bool:
-    return bool(re.fullmatch(r"\$?[A-Za-z]{1,3}\$?[0-9]{1,7}", ref))
-
-
-def _mark_cell(ws, ref: str, mark: _Mark) -> None:
+def _mark_cell(ws, ref: str, mark: Mark) -> None:
     from openpyxl.cell.cell import MergedCell  # openpyxl is slow to import: only for what the fast paths do not cover
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill

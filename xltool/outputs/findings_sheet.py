@@ -77,6 +77,10 @@ def write_with_xlsxwriter(wb, findings: list[Finding], protect) -> None:
     body = wb.add_format({"text_wrap": True, "valign": "top", **border})
     fills = {s: wb.add_format({"text_wrap": True, "valign": "top", "bg_color": "#" + colour, **border})
              for s, colour in FILLS.items()}
+    for used in (title, note, head, body, *fills.values()):
+        # numbered now, in this order, whatever the findings: every feedback workbook of a form then
+        # has the same styles part, which feedback_stamp takes from one drawing
+        used._get_xf_index()
     last_col = len(COLUMNS) - 1
     ws.merge_range(0, 0, 0, last_col, safe_text(plan.title), title)
     ws.merge_range(1, 0, 1, last_col, safe_text(plan.note), note)

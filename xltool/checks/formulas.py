@@ -47,13 +47,21 @@ def _shown(v):
 
 def check(ctx: Context) -> Iterator[Finding]:
     spec = ctx.spec
+    computed = ctx.computed
     for cell in ctx.formula_cells():
         sheet = ctx.data.sheets.get(cell.sheet)
         if sheet is None or cell.sheet in ctx.broken_sheets:
             continue
-        raw = sheet.get(cell.row, cell.col) or CellData(None)
-        expected = ctx.computed[cell.id]
-        common = dict(sheet=cell.sheet, cell=cell.a1, ids=[cell.id, *cell.depends], label=cell.title)
+        raw = sheet.get(cell.row, cell.col) or _EMPTY
+        expected = computed[cell.id]
+        if raw.formula is not None and _norm_formula(raw.formula) == _template_formula(cell.formula):
+            # the template's formula, as in most returns: only its stored result can disagree
+            if raw.cached is not None and not ctx.bad_inputs:
+                cached, _ = parse_number(cell.type, raw.cached)
+                if cached is not None and cached != expected:
+                    yield STALE_CACHED.at(**_where(cell), found=cached, expected=expected)
+            continue
+        common = _where(cell)
         rule = spec.rule(cell.rule) if cell.rule else None
         rule_args = dict(rule_title=rule.title if rule else "", rule_title_en=rule.title_en if rule else "")
         if raw.formula is None:  # typed over
@@ -68,22 +76,32 @@ def check(ctx: Context) -> Iterator[Finding]:
                     fix="合计应由公式自动计算：请使用原模板（不要手填合计），并核对各分项。",
                     fix_en="Totals are computed by formula: use the original template (do not type totals) and check the parts.")
             continue
-        formula = clip(raw.formula)
-        if _norm_formula(raw.formula) != _norm_formula(cell.formula or ""):
-            cached, _ = parse_number(cell.type, raw.cached) if raw.cached is not None else (None, None)
-            if cached is not None and cached != expected:
-                yield rule_code(spec, cell.rule).at(
-                    **common, **rule_args, found=cached, expected=expected, formula_found=formula,
-                    fix=f"公式被改成了“{formula}”：请使用原模板，不要修改公式。",
-                    fix_en=f"The formula was changed to {formula}: use the original template.")
-            elif cached is None:    # no result saved, or #REF!/text: nothing to say it agrees
-                yield FORMULA_CHANGED_UNVERIFIED.at(**common, found=formula, expected=cell.formula,
-                                                    shown="（无）" if raw.cached is None else _shown(raw.cached),
-                                                    computed=expected)
-            else:
-                yield FORMULA_CHANGED.at(**common, found=formula, expected=cell.formula)
-            continue
-        if raw.cached is not None and not ctx.bad_inputs:
-            cached, _ = parse_number(cell.type, raw.cached)
-            if cached is not None and cached != expected:
-                yield STALE_CACHED.at(**common, found=cached, expected=expected)
+        formula = clip(raw.formula)     # a formula other than the template's
+        cached, _ = parse_number(cell.type, raw.cached) if raw.cached is not None else (None, None)
+        if cached is not None and cached != expected:
+            yield rule_code(spec, cell.rule).at(
+                **common, **rule_args, found=cached, expected=expected, formula_found=formula,
+                fix=f"公式被改成了“{formula}”：请使用原模板，不要修改公式。",
+                fix_en=f"The formula was changed to {formula}: use the original template.")
+        elif cached is None:    # no result saved, or #REF!/text: nothing to say it agrees
+            yield FORMULA_CHANGED_UNVERIFIED.at(**common, found=formula, expected=cell.formula,
+                                                shown="（无）" if raw.cached is None else _shown(raw.cached),
+                                                computed=expected)
+        else:
+            yield FORMULA_CHANGED.at(**common, found=formula, expected=cell.formula)
+
+
+_EMPTY = CellData(None)
+_TEMPLATE_FORMULAS: dict[str | None, str] = {}      # the forms' formulas, normalized: a few hundred
+
+
+def _template_formula(formula: str | None) -> str:
+    normalized = _TEMPLATE_FORMULAS.get(formula)
+    if normalized is None:
+        normalized = _TEMPLATE_FORMULAS[formula] = _norm_formula(formula or "")
+    return normalized
+
+
+def _where(cell) -> dict:
+    """Where a finding on a formula cell points: its cell, and the ids it is computed from."""
+    return dict(sheet=cell.sheet, cell=cell.a1, ids=[cell.id, *cell.depends], label=cell.title)

@@ -13,6 +13,7 @@ from xltool.cells import column_index, coordinate
 from xltool.xlsx.package import REL_NS, local_name
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_MAIN_T = MAIN + "t"
 R_ID = "{%s}id" % REL_NS
 
 _CANONICAL_RANGE = re.compile(r"\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})(?::\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6}))?")
@@ -47,6 +48,8 @@ def xml_bool(text: str | None, default: bool) -> bool:
 
 def text_content(node: ET.Element) -> str:
     """openpyxl's Text.content: the plain <t> (the last one) followed by every run's <t>."""
+    if len(node) == 1 and node[0].tag == _MAIN_T:     # most strings: one plain <t>
+        return node[0].text or ""
     own: str | None = None
     runs: list[str] = []
     for child in node:

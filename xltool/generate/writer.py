@@ -143,6 +143,13 @@ _KINDS_MAX = 64          # kinds per process: forms × metadata given; the bound
 _CELL_TABLE_CHECKED: dict[tuple, bool] = {}      # kind: whether its CellTable drawing was xlsxwriter's
 
 
+def workbook_bytes(spec: FormSpec, agency: Agency, options: WriteOptions | None = None) -> bytes:
+    """write_workbook's workbook, in memory."""
+    buffer = io.BytesIO()
+    write_workbook(spec, buffer, agency, options)
+    return buffer.getvalue()
+
+
 def forget_checks() -> None:
     """Check each kind's CellTable drawing anew (tests)."""
     _CELL_TABLE_CHECKED.clear()

@@ -28,7 +28,7 @@ from xltool.findings import ERROR, Finding, sort_key
 from xltool.form.forms import get_spec
 from xltool.form.layout import META_SHEET
 from xltool.generate.batch import generate_one
-from xltool.generate.writer import Agency, WriteOptions, drawn
+from xltool.generate.writer import Agency, WriteOptions, workbook_bytes
 from xltool.outputs.feedback_marks import COMMENT_AUTHOR, Mark, annotate_for, marks_of
 from xltool.outputs.feedback_stamp import stamped_feedback
 from xltool.outputs.findings_sheet import (
@@ -95,7 +95,7 @@ def _redraw(source: Path | bytes, findings: list[Finding], target: Path, form: s
     returned_hash = _returned_protection(data, spec)
     options = WriteOptions(values=values, raw=raw, annotate=annotate_for(marks, findings, returned_hash))
     stamp = stamped_feedback(spec, agency, options, marks, findings, returned_hash,
-                             draw=lambda: drawn(spec, agency, options))
+                             draw=lambda: workbook_bytes(spec, agency, options))
     if stamp is None:
         generate_one(spec, target, agency, options, fsync=fsync)
     else:

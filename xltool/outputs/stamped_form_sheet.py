@@ -67,8 +67,7 @@ class FormSheet:
     merges: str
     conditional: list[tuple[str, list[str]]]
     rules: int
-    tail: str                           # what follows the conditional formats, but the data validations
-    validations_at: int                 # where in `tail` the data validations go
+    tail: str                           # what follows the conditional formats and the data validations
     layout: Any                         # the sheet's layout, for its data validations
     worksheet: Any                      # the drawn worksheet: comment boxes are placed by its sizes
     validations: dict[frozenset, str] = field(default_factory=dict)   # by inputs holding raw text
@@ -113,16 +112,17 @@ def take_sheet(sl, part: str, xml: str, ws) -> FormSheet:
     holes = set(values) | set(checks)
     labels = [text for r, c, text in table.strings if (r, c) not in holes]
     protection, merges, conditional, rules, tail = _split_rest(rest)
-    found = _VALIDATIONS.search(tail)
-    at = found.start() if found else tail.index("<printOptions") if "<printOptions" in tail else 0
-    tail = tail[:found.start()] + tail[found.end():] if found else tail
+    found = _VALIDATIONS.match(tail)         # right after the conditional formats, as xlsxwriter writes them
+    tail = tail[found.end():] if found else tail
+    if "<dataValidations" in tail:
+        raise Unstampable("data validations out of their place")
     return FormSheet(
         name=sl.name, part=part, head=head, pieces=_joined(pieces), labels=labels,
         inputs=[(values[at], inputs[at]) for at in (
             (c.row, c.col) for c in sl.cells if not c.computed)],
         totals=[(values[at], *totals[at]) for at in ((c.row, c.col) for c in sl.cells if c.computed)],
         checks=check_cells, cells=cells, protection=protection, merges=merges, conditional=conditional,
-        rules=rules, tail=tail, validations_at=at, layout=sl, worksheet=ws)
+        rules=rules, tail=tail, layout=sl, worksheet=ws)
 
 
 def split_sheet_data(xml: str) -> tuple[str, str, str]:
@@ -235,9 +235,8 @@ def form_sheet_xml(sheet: FormSheet, cells: dict, numbered: dict[str, int], mark
     out.append(protection_xml(sheet.protection, protection_hash))
     out.append(sheet.merges)
     out.append(_conditional(sheet, marks))
-    out.append(sheet.tail[:sheet.validations_at])
     out.append(validations)
-    out.append(sheet.tail[sheet.validations_at:])
+    out.append(sheet.tail)
     if commented:
         out.append('<legacyDrawing r:id="rId1"/>')
     out.append(END)

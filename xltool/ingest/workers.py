@@ -91,7 +91,7 @@ def run_all(task: Callable, paths: Iterable[Path | str], inbox: Path, jobs: int,
     whose worker gave no answer (time-out, crash), a FileResult made here. `task` must be picklable (a module function or a partial).
     A path is let go of once its result is handed over (an inbox may hold 100,000 files).
 
-    Workers take the files a few at a time (CHUNK), under the time limit of one file. A few files
+    Workers take the files a few at a time (up to CHUNK), under the time limit of one file. A few files
     that took longer together, or whose worker died, are taken again one by one: each file gets
     its own verdict and its own limit, as if it had always been alone."""
     paths = paths if isinstance(paths, deque) else deque(paths)
@@ -102,6 +102,8 @@ def run_all(task: Callable, paths: Iterable[Path | str], inbox: Path, jobs: int,
     warm_up()
     ctx = multiprocessing.get_context("fork")
     window = max(1, jobs) * 4  # tasks in flight: enough to keep workers busy, few enough to keep memory flat
+    # groups small enough that a few files still go to every worker (six files: one each, not six to one)
+    size = max(1, min(CHUNK, len(paths) // window))
     alone: deque = deque()      # files of a group that failed, to take again one by one
     with ProcessPool(max_workers=max(1, jobs), initializer=_initializer, initargs=(memory_mb,), context=ctx) as pool:
         futures = {}
@@ -109,7 +111,7 @@ def run_all(task: Callable, paths: Iterable[Path | str], inbox: Path, jobs: int,
         def fill() -> None:
             while len(futures) < window and (paths or alone):
                 # a file of a failed group, alone, before any new group
-                group = (alone.popleft(),) if alone else tuple(paths.popleft() for _ in range(min(CHUNK, len(paths))))
+                group = (alone.popleft(),) if alone else tuple(paths.popleft() for _ in range(min(size, len(paths))))
                 futures[pool.schedule(_each, args=(task, group), timeout=timeout)] = group
         fill()
         try:

@@ -610,8 +610,10 @@ def file_creation_ms(folder: Path, count: int = 200) -> float:
         shutil.rmtree(probe, ignore_errors=True)
 
 
-SETTLED_MS = 0.3      # making a 10 KB file takes 0.05-0.15 ms on this machine's disk when it is settled
-SETTLE_WAIT_S = 120
+# making a 10 KB file takes 0.025-0.06 ms on this machine's disk when it is settled (0.05-0.15 on busier days);
+# 0.2 ms, which 0.3 let through, charged a 10,000-file ingest some 2 s for its 12,000 new files
+SETTLED_MS = 0.1
+SETTLE_WAIT_S = 180
 
 
 def wait_for_quick_disk(folder: Path) -> tuple[float, float]:
@@ -619,7 +621,7 @@ def wait_for_quick_disk(folder: Path) -> tuple[float, float]:
     waited, the last cost measured in ms).
 
     On this machine's ext4 (mounted with `discard`), for a minute or more after thousands of files
-    are deleted, making and writing a file takes 0.5-1.1 ms instead of 0.05-0.15. Ingest makes one
+    are deleted, making and writing a file takes 0.2-1.1 ms instead of 0.025-0.15. Ingest makes one
     or two files per return and the floor none, so a run started right after another deleted its
     files charged its ingest for the disk's clean-up. For the same reason nothing the bench writes
     (each repeat's OUT, each generate's folder) is deleted before the run ends: the scratch folder

@@ -83,10 +83,10 @@ def test_wait_for_quick_disk_is_bounded(tmp_path, monkeypatch):
         probes = iter(costs)
         monkeypatch.setattr(bench, "file_creation_ms", lambda folder: next(probes))
 
-    disk([1.0, 0.9, 0.1, 5.0])                      # quick at the third probe
-    assert wait_for_quick_disk(tmp_path) == (10.0, 0.1)
-    disk([0.1])                                     # quick at once: no wait
-    assert wait_for_quick_disk(tmp_path) == (0.0, 0.1)
+    disk([1.0, 0.9, 0.05, 5.0])                     # quick at the third probe
+    assert wait_for_quick_disk(tmp_path) == (10.0, 0.05)
+    disk([0.05])                                    # quick at once: no wait
+    assert wait_for_quick_disk(tmp_path) == (0.0, 0.05)
     disk([1.0] * 1000)                              # never quick
     waited, cost = wait_for_quick_disk(tmp_path)
     assert cost == 1.0 and bench.SETTLE_WAIT_S <= waited <= bench.SETTLE_WAIT_S + 5

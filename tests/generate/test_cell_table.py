@@ -15,15 +15,9 @@ from xltool.form.forms import get_spec
 from xltool.generate import package_parts, writer
 from xltool.generate.cell_table import CellTable
 from xltool.generate.synth import random_inputs
-from xltool.generate.writer import Agency, WriteOptions, drawn, write_workbook
+from xltool.generate.writer import Agency, WriteOptions, drawn, workbook_bytes
 
 TEXTS = ["A&B <局> \"引号\"", "  前后空格  ", "甲\x07乙", "_x0041_", "=SUM(A1:A2)", "😀", "", "十二", "0012", "局" * 5000]
-
-
-def by_writer(spec, agency, options) -> bytes:
-    out = io.BytesIO()
-    write_workbook(spec, out, agency, options)
-    return out.getvalue()
 
 
 def cases(spec):
@@ -58,16 +52,16 @@ def test_the_writer_checks_each_kind_and_draws_what_a_table_does_not_take(monkey
     tables = []
     real = CellTable.install
     monkeypatch.setattr(CellTable, "install", lambda self: tables.append(self) or real(self))
-    first = by_writer(spec, agency, WriteOptions())             # drawn both ways and compared
+    first = workbook_bytes(spec, agency, WriteOptions())             # drawn both ways and compared
     assert entries(first) == entries(drawn(spec, agency, WriteOptions(), cell_table=False))
     tables.clear()
-    by_writer(spec, agency, WriteOptions())
+    workbook_bytes(spec, agency, WriteOptions())
     assert tables, "a checked kind is drawn through cell tables"
     # a text longer than xlsxwriter keeps whole: the workbook is drawn by xlsxwriter alone
     long_text = {c.id: "长" * 20_000 for c in spec.layout.inputs() if c.type.kind == "longtext"}
     assert long_text
     options = WriteOptions(values=long_text)
-    assert entries(by_writer(spec, agency, options)) == entries(drawn(spec, agency, options, cell_table=False))
+    assert entries(workbook_bytes(spec, agency, options)) == entries(drawn(spec, agency, options, cell_table=False))
 
 
 def test_a_kind_drawn_otherwise_through_a_table_is_drawn_by_xlsxwriter(monkeypatch):
@@ -75,9 +69,9 @@ def test_a_kind_drawn_otherwise_through_a_table_is_drawn_by_xlsxwriter(monkeypat
     agency = Agency("乙局", 2020, "某市")
     writer.forget_checks()
     monkeypatch.setattr(CellTable, "_cell_xml", lambda self, row, col, cell: "")     # a table gone wrong
-    made = by_writer(spec, agency, WriteOptions())
+    made = workbook_bytes(spec, agency, WriteOptions())
     assert entries(made) == entries(drawn(spec, agency, WriteOptions(), cell_table=False))
-    assert entries(by_writer(spec, agency, WriteOptions())) == entries(made)
+    assert entries(workbook_bytes(spec, agency, WriteOptions())) == entries(made)
     writer.forget_checks()
 
 

@@ -3,8 +3,6 @@ writer draws, byte for byte but for the time of writing; what cannot be stamped 
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from packages import entries
 
@@ -12,13 +10,8 @@ from xltool.form.forms import get_spec
 from xltool.generate import stamp
 from xltool.generate.batch import generate_roster
 from xltool.generate.roster import RosterRow
-from xltool.generate.writer import Agency, WriteOptions, write_workbook
-
-
-def drawn(spec, agency: Agency, options: WriteOptions | None = None) -> bytes:
-    out = io.BytesIO()
-    write_workbook(spec, out, agency, options)
-    return out.getvalue()
+from xltool.generate.writer import Agency, WriteOptions
+from xltool.generate.writer import workbook_bytes as drawn
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,7 @@ from typing import Any
 from xlsxwriter.comments import Comments, CommentType
 from xlsxwriter.relationships import Relationships
 from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.vml import Vml
 
 from xltool.findings import ERROR, WARNING, Finding
@@ -68,6 +69,7 @@ from xltool.outputs.stamped_form_sheet import (
 _MARK = "\ue000xltool-feedback-author\ue001"     # the author's name in the base's core.xml
 
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
+_LETTERS = [xl_col_to_name(i) for i in range(len(COLUMNS))]      # the list's columns, A to G
 _WRITTEN_AT = re.compile(r"(<dcterms:(?:created|modified) [^>]*>)[^<]*(</dcterms:)")
 
 
@@ -196,7 +198,7 @@ def _findings_formats(xml: str) -> dict[str, int]:
     note's, the header's, the body's, and the severity fill of each finding's row."""
     style = {c.group(1): int(c.group(2)[4:-1]) for c in CELL.finditer(xml) if c.group(2)}
     first = HEADER_ROW + 2          # the base's rows: an error, then a warning
-    column = "ABCDEFG"[SEVERITY_COLUMN]
+    column = _LETTERS[SEVERITY_COLUMN]
     return {"title": style["A1"], "note": style["A2"], "head": style[f"A{HEADER_ROW + 1}"],
             "body": style[f"A{first}"], ERROR: style[f"{column}{first}"], WARNING: style[f"{column}{first + 1}"]}
 
@@ -291,7 +293,7 @@ def _content_types(base: str, comment_files: int) -> str:
 def _findings_xml(base: _Base, plan, index: Callable[[str], int], protection_hash: dict[str, str]) -> str:
     """The list of findings (findings_sheet.write_with_xlsxwriter), its rows as xlsxwriter writes them."""
     f = base.findings_formats
-    columns = "ABCDEFG"
+    columns = _LETTERS
     width = len(columns)
 
     def text_cell(row: int, col: int, text: str, style: int) -> tuple[int, str]:
@@ -316,7 +318,7 @@ def _findings_xml(base: _Base, plan, index: Callable[[str], int], protection_has
         spans[r // 16] = (min(low, *cols), max(high, *cols))
     body = "".join(f'<row r="{r + 1}" spans="{spans[r // 16][0] + 1}:{spans[r // 16][1] + 1}">'
                    + "".join(x for _, x in numbered[r]) + "</row>" for r in sorted(numbered))
-    head = _DIMENSION.sub(f'<dimension ref="A1:G{plan.last_row + 1}"/>', base.findings_head, count=1)
+    head = _DIMENSION.sub(f'<dimension ref="A1:{_LETTERS[-1]}{plan.last_row + 1}"/>', base.findings_head, count=1)
     tail = base.findings_tail
     m = PROTECTION.search(tail)
     if m is not None:

@@ -27,7 +27,8 @@ from xlsxwriter.worksheet import re_dynamic_function  # the functions xlsxwriter
 
 _STRING, _NUMBER, _BOOLEAN, _BLANK, _FORMULA = range(5)
 _ERROR_CODES = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"))
-_STRING_MAX = 32767              # xlsxwriter's xls_strmax, in UTF-16 code units
+# a text of at most this many characters xlsxwriter keeps whole (its limit is 32,767 UTF-16 units)
+TEXT_KEPT_WHOLE = 32767 // 2
 
 
 class CellTableUnsupported(Exception):
@@ -75,7 +76,7 @@ class CellTable:
         return 0
 
     def write_string(self, row: int, col: int, string: str, cell_format=None) -> int:
-        if len(string) > _STRING_MAX // 2:
+        if len(string) > TEXT_KEPT_WHOLE:
             raise CellTableUnsupported("a text xlsxwriter may shorten")
         self._extend(row, col)
         self.strings.append((row, col, string))

@@ -18,14 +18,13 @@ characters, or a text that another cell of the workbook or another of its detail
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, replace
 
 from xltool.form.spec import FormSpec
 from xltool.generate import package_parts
 from xltool.generate.package_parts import same_drawing, zipped
-from xltool.generate.writer import Agency, WriteOptions, write_workbook
+from xltool.generate.writer import Agency, WriteOptions, workbook_bytes
 
 # Private-use characters around a name: never escaped, never in a form's own texts
 MARKS = {"name": "\ue000xltool-agency-name\ue001", "region": "\ue000xltool-agency-region\ue001",
@@ -69,12 +68,12 @@ def stamped(spec: FormSpec, agency: Agency, options: WriteOptions | None = None)
             _DRAWN.clear()
             _CHECKED.clear()
         marked = replace(agency, **{role: MARKS[role] for role in texts})
-        drawn = _DRAWN[kind] = _marked_drawing(_draw(spec, marked, options))
+        drawn = _DRAWN[kind] = _marked_drawing(workbook_bytes(spec, marked, options))
     if any(t in drawn.texts for t in texts.values()):
         return None     # one entry of the shared strings for two cells: the writer's numbering differs
     stamp = _stamp(drawn, texts)
     if kind not in _CHECKED:    # the first row of its kind is drawn too, and compared
-        _CHECKED[kind] = same_drawing(zipped(stamp), _draw(spec, agency, options))
+        _CHECKED[kind] = same_drawing(zipped(stamp), workbook_bytes(spec, agency, options))
     return zipped(stamp, drawn.unmarked) if _CHECKED[kind] else None
 
 
@@ -89,12 +88,6 @@ def _marked_drawing(xlsx: bytes) -> _Drawn:
     marks = [m.encode("utf-8") for m in MARKS.values()]
     unmarked = frozenset(name for name, data in parts if not any(m in data for m in marks))
     return _Drawn(parts, frozenset(texts - set(MARKS.values())), unmarked)
-
-
-def _draw(spec: FormSpec, agency: Agency, options: WriteOptions) -> bytes:
-    buffer = io.BytesIO()
-    write_workbook(spec, buffer, agency, options)
-    return buffer.getvalue()
 
 
 def _stamp(drawn: _Drawn, texts: dict[str, str]) -> list[tuple[str, bytes]]:

@@ -36,6 +36,7 @@ from xlsxwriter.vml import Vml
 
 from xltool.findings import ERROR, WARNING, Finding
 from xltool.form.spec import FormSpec
+from xltool.generate.cell_table import TEXT_KEPT_WHOLE
 from xltool.generate.package_parts import parts, same_drawing, zipped
 from xltool.generate.writer import (
     Agency,
@@ -53,7 +54,6 @@ from xltool.outputs.stamped_form_sheet import (
     KINDS_MAX,
     PROTECTION,
     ROW,
-    TEXT_MAX,
     FormSheet,
     Unstampable,
     comments_of,
@@ -297,7 +297,7 @@ def _findings_xml(base: _Base, plan, index: Callable[[str], int], protection_has
     width = len(columns)
 
     def text_cell(row: int, col: int, text: str, style: int) -> tuple[int, str]:
-        if len(text) > TEXT_MAX:
+        if len(text) > TEXT_KEPT_WHOLE:
             raise Unstampable("a text xlsxwriter may shorten")
         return col, f'<c r="{columns[col]}{row + 1}" s="{style}" t="s"><v>{index(text)}</v></c>'
 
@@ -333,7 +333,7 @@ def _meta_xml(base: _Base, spec: FormSpec, agency: Agency, index: Callable[[str]
     if len(items) != len(base.meta_rows):
         raise Unstampable("a hidden sheet of another length")
     for i, ((key, value), start) in enumerate(zip(items, base.meta_rows, strict=True), start=1):
-        if len(str(value)) > TEXT_MAX:
+        if len(str(value)) > TEXT_KEPT_WHOLE:
             raise Unstampable("a text xlsxwriter may shorten")
         key_cell = f'<c r="A{i}" t="s"><v>{index(key)}</v></c>'      # the key is written first
         cell = (f'<c r="B{i}"><v>{value:.16G}</v></c>' if isinstance(value, int)

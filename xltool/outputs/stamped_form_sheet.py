@@ -26,11 +26,11 @@ from xlsxwriter.xmlwriter import XMLwriter
 from xltool.findings import ERROR
 from xltool.form.layout import CHECK_BAD, CHECK_OK
 from xltool.form.spec import FormSpec
+from xltool.generate.cell_table import TEXT_KEPT_WHOLE
 from xltool.generate.writer import WriteOptions, add_validation, input_validations
 from xltool.outputs.feedback_marks import comment_of
 
 KINDS_MAX = 16               # kinds drawn and kept per process: forms × details given
-TEXT_MAX = 32767 // 2        # a longer text may be shortened by xlsxwriter (in UTF-16 units): drawn instead
 ESCAPE = XMLwriter()         # xlsxwriter's escaping of element text and attribute values
 
 _SHEET_DATA = re.compile(r"<sheetData>(.*)</sheetData>", re.S)
@@ -214,7 +214,7 @@ def _value_xml(start: str, v: Any, index: Callable[[str], int]) -> str:
             raise Unstampable("a number that is not finite")
         return f"{start}><v>{number:.16G}</v></c>"
     text = str(v)
-    if len(text) > TEXT_MAX:
+    if len(text) > TEXT_KEPT_WHOLE:
         raise Unstampable("a text xlsxwriter may shorten")
     return f'{start} t="s"><v>{index(text)}</v></c>'
 
@@ -291,7 +291,7 @@ def comments_of(sheet: FormSheet, marks: list) -> list[CommentType]:
     for ref, mark in marks:
         row, col = xl_cell_to_rowcol(ref)
         text, options = comment_of(mark)
-        if len(text) > TEXT_MAX:
+        if len(text) > TEXT_KEPT_WHOLE:
             raise Unstampable("a comment xlsxwriter may leave out")
         placed[(row, col)] = CommentType(row, col, text, options)
     comments = []

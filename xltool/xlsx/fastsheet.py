@@ -30,9 +30,10 @@ from xltool.xlsx.ooxml import (
     range_bounds,
     xml_bool,
 )
-from xltool.xlsx.package import REL_NS, Relationship
+from xltool.xlsx.package import REL_NS, Relationship, relationships_part
+from xltool.xlsx.repeated_parts import PartRecord
 
-_ROW, _F = MAIN + "row", MAIN + "f"
+_ROW, _F, _V = MAIN + "row", MAIN + "f", MAIN + "v"
 _MERGE_CELLS, _SHEET_PROTECTION, _HYPERLINKS = MAIN + "mergeCells", MAIN + "sheetProtection", MAIN + "hyperlinks"
 _COMMENTS_REL = REL_NS + "/comments"
 _ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
@@ -68,6 +69,46 @@ class SheetReader:
 
     def read(self) -> SheetData:
         root = self.book.xml(self.entry.part)
+        record = self.book.package.record(self.entry.part)
+        if record is None or relationships_part(self.entry.part) in self.book.names:
+            return self._read(root)
+        return self._read_again(root, record)
+
+    def _read_again(self, root: ET.Element, record: PartRecord) -> SheetData:
+        """A sheet part this process has read before, byte for byte (repeated_parts), taken from
+        that reading when all else it is read with is the same: the sheet's name and state, the
+        workbook's styles (the same parsed styles part), date system and read bounds. A sheet
+        with relationships (comments, links) is always read for itself.
+
+        The shared strings its cells name differ from return to return (a cover sheet names the
+        agency), so the sheet is read once with a placeholder for each of them (`_Template`), and
+        each return's own texts are put in their places. Nothing in a reading looks at a shared
+        string's text, so this is the reading the return's own strings give."""
+        try:
+            indices = record.derived("fastsheet: shared strings named", lambda _: _string_indices(root))
+        except ValueError:
+            return self._read(root)     # reading it says what is wrong
+        strings = self.book.strings
+        if any(not 0 <= i < len(strings) for i in indices):
+            return self._read(root)
+        styles = self.book.styles
+        condition = (self.entry.title, self.entry.state, self.cached_from_own_part, self.book.epoch_1904,
+                     self.book.max_rows, self.book.max_cols, id(styles))
+        template = record.latest("fastsheet: sheet", condition, lambda _: self._template(root, indices))
+        if template.styles is not styles:   # another styles object under a reused id: read for itself
+            return self._read(root)
+        return template.filled(strings)
+
+    def _template(self, root: ET.Element, indices: tuple[int, ...]) -> _Template:
+        placeholders = _placeholders(indices)
+        real, self.book.strings = self.book.strings, placeholders
+        try:    # by a reader of its own: this one stays unread, should the template not serve
+            sheet = SheetReader(self.book, self.entry, self.cached_from_own_part)._read(root)
+        finally:
+            self.book.strings = real
+        return _Template(self.book.styles, sheet, placeholders)
+
+    def _read(self, root: ET.Element) -> SheetData:
         self._read_rows(root)
         protection = _last(root.iter(_SHEET_PROTECTION))
         sheet = SheetData(self.entry.title, self.entry.state, _protected(protection))
@@ -252,6 +293,48 @@ class SheetReader:
                 if (row_number, column) in wanted:
                     out[(row_number, column)] = self.book.typed_value(t, _style_index(s), el)
         return out
+
+
+# A shared string's place in a template: no text read from XML can hold a NUL.
+_PLACEHOLDER = "\x00xltool shared string {}\x00"
+
+
+def _placeholders(indices: tuple[int, ...]) -> list[str | None]:
+    """A list to stand for the shared strings, with a placeholder at each index the sheet names."""
+    placeholders: list[str | None] = [None] * (max(indices) + 1 if indices else 0)
+    for i in indices:
+        placeholders[i] = _PLACEHOLDER.format(i)
+    return placeholders
+
+
+class _Template:
+    """A sheet read with placeholders for its shared strings, and where each of them landed."""
+
+    def __init__(self, styles: Any, sheet: SheetData, placeholders: list[str | None]):
+        self.styles = styles        # the parsed styles it was read with
+        self.sheet = sheet
+        index_of = {text: i for i, text in enumerate(placeholders) if text is not None}
+        self.places = [(at, index_of.get(cell.value), index_of.get(cell.cached)) for at, cell in sheet.cells.items()
+                       if (type(cell.value) is str and cell.value in index_of)
+                       or (type(cell.cached) is str and cell.cached in index_of)]
+
+    def filled(self, strings: list[str]) -> SheetData:
+        """The sheet as read with these shared strings: its own containers, the cells immutable."""
+        sheet = self.sheet
+        cells = dict(sheet.cells)
+        for at, value_index, cached_index in self.places:
+            cell = cells[at]
+            cells[at] = cell._replace(value=cell.value if value_index is None else strings[value_index],
+                                      cached=cell.cached if cached_index is None else strings[cached_index])
+        return SheetData(sheet.name, sheet.state, sheet.protected, dict(sheet.protection_hash), cells,
+                         set(sheet.merges), sheet.max_row, sheet.max_col)
+
+
+def _string_indices(root: ET.Element) -> tuple[int, ...]:
+    """The shared strings a sheet's cells name, as typed_value finds them (every child of a row is
+    a cell to _read_cells): ValueError for one that is not a number."""
+    return tuple(int(text) for row in root.iter(_ROW) for el in row
+                 if el.get("t") == "s" and (text := el.findtext(_V)))
 
 
 def _protected(protection: ET.Element | None) -> bool:

@@ -11,10 +11,11 @@ XML is parsed by the standard library's C ElementTree only once the part is know
 DTD (so no entity can be declared; expat >= 2.4 also caps entity amplification); a part whose
 head cannot tell goes through defusedxml with `forbid_dtd=True`.
 
-Across packages, in one process: a small part whose exact bytes were parsed before gets the same
-tree again (returns of one form share their workbook, styles and unchanging sheets byte for
-byte), and what `derived` works out from a tree is shared with it. Shared trees and results are
-read, never changed.
+Across packages, in one process: a small part whose compressed bytes came before is not inflated
+again (repeated_parts), a small part whose exact bytes were parsed before gets the same tree
+again (returns of one form share their workbook, styles and unchanging sheets byte for byte),
+and what `derived` works out from a tree is shared with it. Shared trees and results are read,
+never changed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from xml.etree import ElementTree as ET
+
+from xltool.xlsx.repeated_parts import REPEATED_PARTS, MemberKey, PartRecord, member_key
 
 try:
     from defusedxml import (  # defusedxml: optional at import, required (and checked) before anything is parsed
@@ -89,9 +92,14 @@ class Relationship:
 class Package:
     """One zip over a returned file, and the parts read from it so far."""
 
-    def __init__(self, archive: zipfile.ZipFile):
+    def __init__(self, archive: zipfile.ZipFile, source: bytes | None = None):
+        """`source`: the bytes the archive reads, when the caller has them: parts that repeat are
+        then recognised by their compressed bytes (repeated_parts)."""
         self.archive = archive
+        self.source = source
         self.infos = {info.filename: info for info in archive.infolist()}
+        self._records: dict[str, PartRecord] = {}      # parts recognised as remembered ones
+        self._member_keys: dict[str, MemberKey | None] = {}
         self._bytes: dict[str, bytes] = {}             # parts read whole
         self._xml: dict[str, tuple[int, ET.Element]] = {}   # parts parsed: (their size, root)
         self._dtd: dict[str, bool] = {}                 # parts whose DTD question is settled
@@ -99,8 +107,9 @@ class Package:
 
     @classmethod
     def open(cls, source: bytes | str | Path) -> Package:
-        stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-        return cls(zipfile.ZipFile(stream))
+        if isinstance(source, (bytes, bytearray)):
+            return cls(zipfile.ZipFile(io.BytesIO(source)), bytes(source))
+        return cls(zipfile.ZipFile(source))
 
     def close(self) -> None:
         self.archive.close()
@@ -111,12 +120,15 @@ class Package:
         """The part, decompressed once: never more than limit + 1 bytes, so a caller sees that it
         is too large by the length alone."""
         data = self._bytes.get(part)
+        if data is None:
+            data = self._recognised(part)
         if data is not None:
             return data[:limit + 1]
         with self.archive.open(part) as stream:
             data = stream.read(limit + 1)
         if len(data) <= limit:
             self._keep(part, data)
+            self._read_whole(part, data)
         return data
 
     def head(self, part: str) -> bytes:
@@ -137,6 +149,8 @@ class Package:
         """The part in chunks of `size` bytes, decompressed as they are asked for; kept whole for
         later readers when it ran to its end within `keep_up_to` bytes."""
         data = self._bytes.get(part)
+        if data is None:
+            data = self._recognised(part)
         if data is not None:
             for start in range(0, len(data), size):
                 yield data[start:start + size]
@@ -153,7 +167,37 @@ class Package:
                     kept = None
                 yield chunk
         if kept is not None:
-            self._keep(part, b"".join(kept))
+            data = b"".join(kept)
+            self._keep(part, data)
+            self._read_whole(part, data)
+
+    def record(self, part: str) -> PartRecord | None:
+        """The remembered part this one is (its bytes and what was worked out from them), if it is one."""
+        if part not in self._records and part not in self._bytes:
+            self._recognised(part)
+        return self._records.get(part)
+
+    def _member_key(self, part: str) -> MemberKey | None:
+        if part not in self._member_keys:
+            self._member_keys[part] = None if self.source is None else member_key(self.source, self.infos[part])
+        return self._member_keys[part]
+
+    def _recognised(self, part: str) -> bytes | None:
+        """The part's bytes without inflating them, when its member is a remembered one."""
+        key = self._member_key(part)
+        record = None if key is None else REPEATED_PARTS.find(key)
+        if record is None:
+            return None
+        self._records[part] = record
+        self._keep(part, record.data)
+        return record.data
+
+    def _read_whole(self, part: str, data: bytes) -> None:
+        """zipfile gave the whole part (its CRC checked): remember it if it came before."""
+        key = self._member_key(part)
+        record = None if key is None else REPEATED_PARTS.read_whole(key, data)
+        if record is not None:
+            self._records[part] = record
 
     def _keep(self, part: str, data: bytes) -> None:
         if self._kept + len(data) <= _KEEP_BUDGET:
@@ -168,7 +212,12 @@ class Package:
         verdict = self._dtd.get(part)
         if verdict is None:
             head = self.head(part) if head is None else head
-            verdict = self._dtd[part] = _declares_dtd(head, lambda: self.archive.open(part))
+            record = self._records.get(part)
+            if record is not None:     # settled once for these bytes, from the same head
+                verdict = record.derived("declares a DTD", lambda data: _declares_dtd(data[:HEAD_BYTES], lambda: io.BytesIO(data)))
+            else:
+                verdict = _declares_dtd(head, lambda: self.archive.open(part))
+            self._dtd[part] = verdict
         return verdict
 
     def xml(self, part: str, limit: int) -> ET.Element:

@@ -32,7 +32,7 @@ def open_zip(data: bytes, limits: Limits) -> Package | Finding:
     if data.count(_CENTRAL_RECORD_SIGNATURE) > limits.max_entries:
         return ZIP_TOO_MANY_ENTRIES.at(limit=limits.max_entries)
     try:
-        return Package(zipfile.ZipFile(io.BytesIO(data)))
+        return Package(zipfile.ZipFile(io.BytesIO(data)), data)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
         return ZIP_TRUNCATED.at()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -281,9 +281,9 @@ class _PackageInspection:
                 clean = False
         return clean
 
-    def _declares_dtd(self, part: str, head: bytes | None = None) -> bool:
+    def _declares_dtd(self, part: str) -> bool:
         with self._reading(part):
-            return self.package.declares_dtd(part, head)
+            return self.package.declares_dtd(part)
 
     def _parse_xml(self, part: str) -> Element:
         limit = min(self.limits.max_entry_bytes, _METADATA_PART_LIMIT)
@@ -317,20 +317,26 @@ class _PackageInspection:
     # ---- sheets
 
     def _scan_sheet(self, sheet_name: str, part: str, link_targets: list[str]) -> None:
-        """Stream the sheet through the scan; the package keeps the bytes for the reader."""
-        scan = SheetScan(self.limits)
+        """Stream the sheet through the scan; the package keeps the bytes for the reader. A part
+        this process has scanned before, byte for byte, is judged by that scan."""
+        def declares_dtd(head: bytes) -> bool:
+            return self.package.declares_dtd(part, head)
+
         with self._reading(part):
-            chunks = self.package.chunks(part, _CHUNK_BYTES, keep_up_to=MAX_PART_BYTES)
-            try:
-                head = next(chunks, b"")
-                if not self._sheet_head_is_scannable(sheet_name, part, head):
-                    return
-                scan.feed(head)
-                while not scan.stopped and (chunk := next(chunks, None)) is not None:
-                    scan.feed(chunk)
-                scan.finish()
-            finally:
-                chunks.close()
+            record = self.package.record(part)
+            if record is not None:
+                scan = record.derived(("guard: sheet scan", self.limits), lambda data: _scanned(
+                    iter([data[start:start + _CHUNK_BYTES] for start in range(0, len(data), _CHUNK_BYTES)]),
+                    self.limits, declares_dtd))
+            else:
+                scan = _scanned(self.package.chunks(part, _CHUNK_BYTES, keep_up_to=MAX_PART_BYTES), self.limits,
+                                declares_dtd)
+        if scan is _DECLARES_DTD:
+            raise _Rejected(XML_ENTITY.at(sheet=sheet_name, part=part))
+        if scan is _NOT_ASCII:
+            self._add(XML_MALFORMED.at(sheet=sheet_name, part=part, reason="使用了非常规的文字编码或不是 XML",
+                                       reason_en="unusual text encoding, or not XML"))
+            return
         if scan.problem:
             zh, en = scan.problem
             self._add(XML_MALFORMED.at(sheet=sheet_name, part=part, reason=zh, reason_en=en))
@@ -338,16 +344,6 @@ class _PackageInspection:
             self._add(SHEET_TOO_LARGE.at(sheet=sheet_name, **scan.extent_args()))
         for formula in scan.formulas:
             self._note_external(external_targets_in_formula(formula, link_targets))
-
-    def _sheet_head_is_scannable(self, sheet_name: str, part: str, head: bytes) -> bool:
-        """The body scan reads bytes as ASCII markup; refuse sheets where that would lie."""
-        if self._declares_dtd(part, head):
-            raise _Rejected(XML_ENTITY.at(sheet=sheet_name, part=part))
-        if not ascii_compatible(head):
-            self._add(XML_MALFORMED.at(sheet=sheet_name, part=part, reason="使用了非常规的文字编码或不是 XML",
-                                       reason_en="unusual text encoding, or not XML"))
-            return False
-        return True
 
     # ---- warnings
 
@@ -391,3 +387,28 @@ def _relationship_id(element: Element) -> str:
 
 def _namespace(tag: str) -> str:
     return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+
+
+# What the scan can say besides its own findings: the body is not scanned then.
+_DECLARES_DTD, _NOT_ASCII = object(), object()
+
+
+def _scanned(chunks: Iterator[bytes], limits: Limits, declares_dtd: Callable[[bytes], bool]) -> SheetScan | object:
+    """A sheet part's chunks through the scan (which reads bytes as ASCII markup): the finished
+    scan, or _DECLARES_DTD / _NOT_ASCII when its head (the first chunk) rules the scan out."""
+    scan = SheetScan(limits)
+    try:
+        head = next(chunks, b"")
+        if declares_dtd(head):
+            return _DECLARES_DTD
+        if not ascii_compatible(head):
+            return _NOT_ASCII
+        scan.feed(head)
+        while not scan.stopped and (chunk := next(chunks, None)) is not None:
+            scan.feed(chunk)
+        scan.finish()
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return scan

@@ -14,12 +14,14 @@ from operator import itemgetter
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from xltool.cells import _COORDINATES as _KNOWN_COORDINATES
 from xltool.cells import coordinate
 from xltool.xlsx.model import CellData, SheetData
 from xltool.xlsx.ooxml import (
     MAIN,
     R_ID,
     FastReadUnsupported,
+    cast_number,
     children,
     coordinate_to_tuple,
     last_child,
@@ -155,18 +157,20 @@ class SheetReader:
         run = []
         column = 0
         cells = self.cells
+        known = _KNOWN_COORDINATES.get     # coordinate()'s own cache, looked up here: a call less a cell
         for el in row:
-            ref = el.get("r")
+            get = el.get
+            ref = get("r")
             if ref:
-                at = coordinate(ref) or coordinate_to_tuple(ref)
+                at = known(ref) or coordinate(ref) or coordinate_to_tuple(ref)
                 column = at[1]
             else:
                 column += 1
                 at = (row_number, column)
-            f = el.find(_F)
-            raw = (el.get("t", "n"), el.get("s", 0), el, None if f is None else self._formula(f, ref))
+            f = el.find(_F) if len(el) else None
+            raw = (get("t", "n"), get("s", 0), el, None if f is None else self._formula(f, ref))
             cells[at] = raw
-            run.append((at[1], raw))
+            run.append((column, raw))
         return run
 
     def _formula(self, f: ET.Element, ref: str | None) -> str:
@@ -224,8 +228,10 @@ class SheetReader:
         rows, cols = merged.rows, merged.cols
         locked_styles = self.book.styles.locked
         replaced, merged_locked = merged.replaced, merged.locked
-        value_of = self.book.typed_value
+        book = self.book
+        value_of, strings, date_styles = book.typed_value, book.strings, book.date_styles
         out = sheet.cells
+        new_cell = tuple.__new__    # CellData(value, None, None, locked) without its generated __new__
         formulas = []       # their stored results are looked up together, below
         for at, (t, s, el, formula) in self.cells.items():
             r, c = at
@@ -236,7 +242,15 @@ class SheetReader:
             if formula is not None:
                 formulas.append((at, formula, locked))
                 continue
-            value = value_of(t, style, el)
+            # typed_value's two commonest cases inline: a shared string, a number not in a date style
+            if t == "s":
+                text = el.findtext(_V)
+                value = strings[int(text)] if text else None
+            elif t == "n" and style not in date_styles:
+                text = el.findtext(_V)
+                value = cast_number(text) if text else None
+            else:
+                value = value_of(t, style, el)
             if value is None and at in link_texts:
                 value, formula = _written(link_texts[at])
                 if formula is not None:
@@ -250,7 +264,7 @@ class SheetReader:
                 continue
             if not isinstance(value, (int, float, str)):
                 value = plain(value)
-            out[(r - 1, c - 1)] = CellData(value, None, None, locked)
+            out[(r - 1, c - 1)] = new_cell(CellData, (value, None, None, locked))
         for at in (merged_locked.keys() | link_texts.keys()) - self.cells.keys() - replaced:
             # cells openpyxl made: a merged range's missing first cell, a cell under a hyperlink
             value, formula = _written(link_texts[at]) if at in link_texts else (None, None)

@@ -9,10 +9,10 @@ import re
 import struct
 import zipfile
 import zlib
-from collections import Counter
 
 import pytest
 
+from tests.packages import counting_opens
 from tests.xlsx.test_guard import SHEET, WORKBOOK, make_workbook, members, write_zip
 from tests.xlsx.test_package import zipped
 from xltool.xlsx.guard import Limits, inspect_file
@@ -27,18 +27,6 @@ def nothing_remembered():
     REPEATED_PARTS.forget_all()
     yield
     REPEATED_PARTS.forget_all()
-
-
-def counting_opens(monkeypatch) -> Counter[str]:
-    opened: Counter[str] = Counter()
-    original = zipfile.ZipFile.open
-
-    def counting_open(self, name, *args, **kwargs):
-        opened[getattr(name, "filename", name)] += 1
-        return original(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
-    return opened
 
 
 def test_a_return_read_a_third_time_is_not_inflated_and_reads_the_same(tmp_path, monkeypatch):

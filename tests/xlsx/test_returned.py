@@ -4,14 +4,13 @@ with the same verdict and WorkbookData as the guard and the reader give on their
 from __future__ import annotations
 
 import random
-import zipfile
-from collections import Counter
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 import pytest
 
 from scripts.make_corpus import SHEET4, T3, edit_parts
+from tests.packages import counting_opens
 from xltool.findings import REJECTED
 from xltool.form.forms import get_spec
 from xltool.generate.synth import random_inputs
@@ -46,14 +45,7 @@ def test_the_same_verdict_and_workbook_as_the_guard_and_openpyxl_on_their_own(tm
 def test_each_part_is_decompressed_once(tmp_path, monkeypatch):
     REPEATED_PARTS.forget_all()     # a first reading: no part is known from another file yet
     path = generated(tmp_path, FORMS[1], 4)
-    opened: Counter[str] = Counter()
-    original = zipfile.ZipFile.open
-
-    def counting_open(self, name, *args, **kwargs):
-        opened[getattr(name, "filename", name)] += 1
-        return original(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
+    opened = counting_opens(monkeypatch)
     returned = open_bytes(path.read_bytes(), path.name)
     assert returned.workbook is not None
     assert "xl/worksheets/sheet4.xml" in opened and "xl/sharedStrings.xml" in opened

@@ -20,7 +20,8 @@ sheet's cells name the package's shared strings) is kept with everything it depe
 latest one only: `PartRecord.latest`.
 
 Bounded like package's shared trees: only parts up to 64 KB, only once seen twice (a hash of the
-first sighting is what is kept), and some 2 MB of them in all, least recently used dropped first.
+first sighting is what is kept), and some 2 MB of them in all, least recently used dropped first;
+what is kept with a part is one value per computation.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from typing import Any, TypeVar
 
 _LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
 _LOCAL_SIGNATURE = zipfile.stringFileHeader
-_UTF8_NAME = 0x800           # zipfile's _MASK_UTF_FILENAME: the local header's name is UTF-8
+# The local header's fields zipfile reads, by their place in structFileHeader (the zip format's order)
+_SIGNATURE, _FLAG_BITS, _NAME_LENGTH, _EXTRA_LENGTH = 0, 3, 10, 11
+_UTF8_NAME = 0x800           # the general purpose flag that says the local header's name is UTF-8
 PART_MAX_BYTES = 64 * 1024   # a part larger than this is read by zipfile every time
 _KEPT_BYTES = 2 * 1024 * 1024
 _SEEN_ONCE_MAX = 100_000
@@ -81,17 +84,17 @@ def member_key(source: bytes | memoryview, info: zipfile.ZipInfo) -> MemberKey |
     if len(header) != _LOCAL_HEADER.size:
         return None
     fields = _LOCAL_HEADER.unpack(header)
-    if fields[zipfile._FH_SIGNATURE] != _LOCAL_SIGNATURE:
+    if fields[_SIGNATURE] != _LOCAL_SIGNATURE:
         return None
     name_start = start + _LOCAL_HEADER.size
-    name_end = name_start + fields[zipfile._FH_FILENAME_LENGTH]
-    data_start = name_end + fields[zipfile._FH_EXTRA_FIELD_LENGTH]
+    name_end = name_start + fields[_NAME_LENGTH]
+    data_start = name_end + fields[_EXTRA_LENGTH]
     data_end = data_start + info.compress_size
     end_offset = getattr(info, "_end_offset", None)     # newer zipfiles refuse overlapping members
     if data_end > len(source) or (end_offset is not None and data_end > end_offset):
         return None
     return (info.orig_filename, info.compress_type, info.flag_bits, info.CRC, info.file_size, info.compress_size,
-            fields[zipfile._FH_GENERAL_PURPOSE_FLAG_BITS] & _UTF8_NAME, bytes(source[name_start:name_end]),
+            fields[_FLAG_BITS] & _UTF8_NAME, bytes(source[name_start:name_end]),
             bytes(source[data_start:data_end]))
 
 

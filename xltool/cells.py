@@ -13,7 +13,9 @@ import re
 
 _CANONICAL_CELL = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
 _COLUMN_INDEX: dict[str, int] = {}
-_COORDINATES: dict[str, tuple[int, int]] = {}   # the same references recur in every file
+# coordinate()'s answers: the same references recur in every file. Read-only outside this module: a
+# loop over thousands of cells may look a reference up here before it calls coordinate().
+KNOWN_COORDINATES: dict[str, tuple[int, int]] = {}
 _CACHE_LIMIT = 100_000
 
 
@@ -56,13 +58,13 @@ def parse_a1(ref: str) -> tuple[int, int]:
 def coordinate(ref: str) -> tuple[int, int] | None:
     """1-based (row, column) of a canonical reference as the file formats write them ('D5':
     upper-case letters, a row without leading zeros); None for anything else."""
-    found = _COORDINATES.get(ref)
+    found = KNOWN_COORDINATES.get(ref)
     if found is not None:
         return found
     m = _CANONICAL_CELL.fullmatch(ref)
     if m is None:
         return None
     found = int(m.group(2)), column_index(m.group(1))
-    if len(_COORDINATES) < _CACHE_LIMIT:
-        _COORDINATES[ref] = found
+    if len(KNOWN_COORDINATES) < _CACHE_LIMIT:
+        KNOWN_COORDINATES[ref] = found
     return found

@@ -14,8 +14,7 @@ from operator import itemgetter
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from xltool.cells import _COORDINATES as _KNOWN_COORDINATES
-from xltool.cells import coordinate
+from xltool.cells import KNOWN_COORDINATES, coordinate
 from xltool.xlsx.model import CellData, SheetData
 from xltool.xlsx.ooxml import (
     MAIN,
@@ -157,7 +156,7 @@ class SheetReader:
         run = []
         column = 0
         cells = self.cells
-        known = _KNOWN_COORDINATES.get     # coordinate()'s own cache, looked up here: a call less a cell
+        known = KNOWN_COORDINATES.get     # coordinate()'s own answers, looked up here: a call less a cell
         for el in row:
             get = el.get
             ref = get("r")

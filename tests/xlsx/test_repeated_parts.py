@@ -9,6 +9,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections import Counter
 
 import pytest
 
@@ -160,3 +161,44 @@ def test_a_sheet_read_again_takes_each_returns_own_shared_strings_and_styles(tmp
             data = write_zip(tmp_path / f"{round_}-{index}.xlsx",
                              {**parts, "xl/sharedStrings.xml": texts, "xl/styles.xml": cell_styles}).read_bytes()
             assert open_bytes(data, "r.xlsx").workbook == read_workbook_openpyxl(data), (round_, index)
+
+
+def _verdict(data: bytes):
+    returned = open_bytes(data, "r.xlsx")
+    return (returned.guard.kind, returned.guard.findings, returned.guard.parseable, returned.workbook,
+            type(returned.read_error).__name__)
+
+
+def test_remembered_parts_never_change_a_verdict_on_damaged_bytes(tmp_path, monkeypatch):
+    """A return's bytes damaged anywhere (local headers, compressed data, the central directory)
+    get the verdict and workbook they get from a worker that remembers nothing, however many
+    times the intact return was read before."""
+    import random
+    data = make_workbook(tmp_path / "a.xlsx").read_bytes()
+    found = Counter()
+    original_find = RepeatedParts.find
+
+    def counted_find(self, key):
+        record = original_find(self, key)
+        found[record is not None] += 1
+        return record
+
+    monkeypatch.setattr(RepeatedParts, "find", counted_find)
+    rng = random.Random(20261202)
+    damaged = []
+    for _ in range(150):
+        copy = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            copy[rng.randrange(len(copy))] = rng.randrange(256)
+        damaged.append(bytes(copy))
+    fresh = []
+    for copy in damaged:
+        REPEATED_PARTS.forget_all()
+        fresh.append(_verdict(copy))
+    REPEATED_PARTS.forget_all()
+    for _ in range(2):
+        _verdict(data)      # every part of the intact return remembered
+    found.clear()
+    for copy, expected in zip(damaged, fresh, strict=True):
+        assert _verdict(copy) == expected
+    assert found[True] > 500 and found[False] > 20     # most parts still recognised, the damaged ones not

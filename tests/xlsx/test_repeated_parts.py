@@ -19,15 +19,16 @@ from tests.xlsx.test_package import zipped
 from xltool.xlsx.guard import Limits, inspect_file
 from xltool.xlsx.package import MAX_PART_BYTES, Package
 from xltool.xlsx.read import read_workbook_openpyxl
-from xltool.xlsx.repeated_parts import PART_MAX_BYTES, REPEATED_PARTS, RepeatedParts, member_key
+from xltool.xlsx.repeated_parts import PART_MAX_BYTES, REPEATED_PARTS, member_key, recognised, remembered
 from xltool.xlsx.returned import open_bytes
+from xltool.xlsx.seen_twice import SeenTwice
 
 
 @pytest.fixture(autouse=True)
 def nothing_remembered():
-    REPEATED_PARTS.forget_all()
+    REPEATED_PARTS.clear()
     yield
-    REPEATED_PARTS.forget_all()
+    REPEATED_PARTS.clear()
 
 
 def test_a_return_read_a_third_time_is_not_inflated_and_reads_the_same(tmp_path, monkeypatch):
@@ -125,9 +126,10 @@ def test_a_package_opened_without_its_bytes_reads_through_zipfile(tmp_path):
         assert package.read("p.xml", MAX_PART_BYTES) == b"<x/>" and package.record("p.xml") is None
 
 
-def test_what_is_remembered_is_bounded():
+def test_what_is_remembered_is_bounded(monkeypatch):
     """Large parts are never remembered; the others no more than the budget, oldest out first."""
-    parts = RepeatedParts(kept_bytes=50_000)
+    from xltool.xlsx import repeated_parts
+    monkeypatch.setattr(repeated_parts, "REPEATED_PARTS", SeenTwice(50_000, lambda key, _record: key[4] + key[5]))
     big = b"<p>" + b"q" * PART_MAX_BYTES + b"</p>"
     archive = zipped({"b.xml": big})
     assert member_key(archive, zipfile.ZipFile(io.BytesIO(archive)).getinfo("b.xml")) is None
@@ -136,11 +138,13 @@ def test_what_is_remembered_is_bounded():
         data = f"<p n='{i}'>".encode() + b"<q/>" * 2500 + b"</p>"       # ~10 KB each
         archive = zipped({"p.xml": data})
         key = member_key(archive, zipfile.ZipFile(io.BytesIO(archive)).getinfo("p.xml"))
-        assert parts.read_whole(key, data) is None        # seen once: only noted
-        assert parts.read_whole(key, data).data == data   # seen twice: kept
+        assert remembered(key, data) is None          # seen once: only noted
+        assert remembered(key, data[:-1]) is None     # not all of it: never kept
+        assert remembered(key, data).data == data     # seen twice: kept
         keys.append(key)
-    assert parts.find(keys[-1]) is not None and parts.find(keys[0]) is None
-    assert sum(key[4] + key[5] for key in keys if parts.find(key) is not None) <= 50_000
+    assert recognised(keys[-1]) is not None and recognised(keys[0]) is None
+    assert all(recognised(key) is not None for key in keys[-4:])     # as many as fit (~10 KB each)
+    assert sum(key[4] + key[5] for key in keys if recognised(key) is not None) <= 50_000
 
 
 def test_a_sheet_read_again_takes_each_returns_own_shared_strings_and_styles(tmp_path):
@@ -176,14 +180,14 @@ def test_remembered_parts_never_change_a_verdict_on_damaged_bytes(tmp_path, monk
     import random
     data = make_workbook(tmp_path / "a.xlsx").read_bytes()
     found = Counter()
-    original_find = RepeatedParts.find
+    original_get = REPEATED_PARTS.get
 
-    def counted_find(self, key):
-        record = original_find(self, key)
+    def counted_get(key):
+        record = original_get(key)
         found[record is not None] += 1
         return record
 
-    monkeypatch.setattr(RepeatedParts, "find", counted_find)
+    monkeypatch.setattr(REPEATED_PARTS, "get", counted_get)
     rng = random.Random(20261202)
     damaged = []
     for _ in range(150):
@@ -193,9 +197,9 @@ def test_remembered_parts_never_change_a_verdict_on_damaged_bytes(tmp_path, monk
         damaged.append(bytes(copy))
     fresh = []
     for copy in damaged:
-        REPEATED_PARTS.forget_all()
+        REPEATED_PARTS.clear()
         fresh.append(_verdict(copy))
-    REPEATED_PARTS.forget_all()
+    REPEATED_PARTS.clear()
     for _ in range(2):
         _verdict(data)      # every part of the intact return remembered
     found.clear()

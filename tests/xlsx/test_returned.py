@@ -43,7 +43,7 @@ def test_the_same_verdict_and_workbook_as_the_guard_and_openpyxl_on_their_own(tm
 
 
 def test_each_part_is_decompressed_once(tmp_path, monkeypatch):
-    REPEATED_PARTS.forget_all()     # a first reading: no part is known from another file yet
+    REPEATED_PARTS.clear()     # a first reading: no part is known from another file yet
     path = generated(tmp_path, FORMS[1], 4)
     opened = counting_opens(monkeypatch)
     returned = open_bytes(path.read_bytes(), path.name)

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
 import posixpath
 import re
-import threading
 import weakref
 import zipfile
 import zlib
@@ -35,7 +33,8 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 from xml.etree import ElementTree as ET
 
-from xltool.xlsx.repeated_parts import REPEATED_PARTS, MemberKey, PartRecord, member_key
+from xltool.xlsx.repeated_parts import PART_MAX_BYTES, MemberKey, PartRecord, member_key, recognised, remembered
+from xltool.xlsx.seen_twice import SeenTwice
 
 try:
     from defusedxml import (  # defusedxml: optional at import, required (and checked) before anything is parsed
@@ -185,7 +184,7 @@ class Package:
     def _recognised(self, part: str) -> bytes | None:
         """The part's bytes without inflating them, when its member is a remembered one."""
         key = self._member_key(part)
-        record = None if key is None else REPEATED_PARTS.find(key)
+        record = None if key is None else recognised(key)
         if record is None:
             return None
         self._records[part] = record
@@ -195,7 +194,7 @@ class Package:
     def _read_whole(self, part: str, data: bytes) -> None:
         """zipfile gave the whole part (its CRC checked): remember it if it came before."""
         key = self._member_key(part)
-        record = None if key is None else REPEATED_PARTS.read_whole(key, data)
+        record = None if key is None else remembered(key, data)
         if record is not None:
             self._records[part] = record
 
@@ -271,70 +270,26 @@ class Package:
 
 # Parts with the very same bytes come back in file after file (a form's workbook.xml, styles.xml,
 # its unchanging sheets, the content types: the writer that saved them writes them alike), and
-# parsing them again is a tenth of a return's reading. A small LRU, per process (ingest workers
-# are forked once and read thousands of returns), maps a part's exact bytes to its parsed tree.
-# Only what the bytes alone decide is shared: every check on the part (its size, its DTD) runs
-# for each file before this, and a part that fails to parse is never remembered. Nothing that
-# reads a tree changes it, so one tree serves every package holding those bytes.
-_SHARED_PART_MAX_BYTES = 64 * 1024
+# parsing them again is a tenth of a return's reading. A worker's memory of what comes back
+# (seen_twice: kept from the second sighting, least recently used out first) maps a part's exact
+# bytes to its parsed tree. Only what the bytes alone decide is shared: every check on the part
+# (its size, its DTD) runs for each file before this, and a part that fails to parse is never
+# remembered. Nothing that reads a tree changes it, so one tree serves every package holding those bytes.
 # The parts kept, in bytes: a parsed tree takes 5-15 times its part's size, so this bounds what a
 # worker holds to some 15 MB (a form's shared parts are ~60 KB per program that saved it).
 _SHARED_BYTES_KEPT = 1024 * 1024
-_SHARED_TREES: dict[bytes, ET.Element] = {}     # least recently used first
-_shared_bytes = 0
-# A part's tree is kept only when its bytes come back: most parts of a return (the sheets the
-# agency filled) are seen once, and keeping them would only push the shared ones out and make
-# each eviction free a tree long gone cold in the cache. What is remembered of a part seen once
-# is its bytes' hash (the str/bytes hash Python keeps anyway), a few tens of bytes a part.
-_SEEN_ONCE: set[int] = set()
-_SEEN_ONCE_MAX = 100_000
-# The library API (xltool.validate_file) may be called from several threads: the LRU's steps are
-# taken under a lock. A forked worker makes its own (a lock held by another thread at the fork
-# would stay held in the child for ever).
-_shared_lock = threading.Lock()
-
-
-def _new_lock_after_fork() -> None:
-    global _shared_lock
-    _shared_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):     # POSIX; elsewhere nothing forks
-    os.register_at_fork(after_in_child=_new_lock_after_fork)
+_SHARED_TREES: SeenTwice[bytes, ET.Element] = SeenTwice(_SHARED_BYTES_KEPT, lambda data, _root: len(data))
 
 
 def _parsed(data: bytes) -> ET.Element:
     """The part's bytes parsed; the same tree again for the same bytes of a small part."""
-    if len(data) > _SHARED_PART_MAX_BYTES:
+    if len(data) > PART_MAX_BYTES:     # the size up to which parts are remembered at all
         return ET.fromstring(data)
-    with _shared_lock:
-        root = _SHARED_TREES.pop(data, None)      # popped and put back: the most recent stays last
-        if root is not None:
-            _SHARED_TREES[data] = root
-            return root
-    root = ET.fromstring(data)
-    key = hash(data)
-    with _shared_lock:
-        if key in _SEEN_ONCE:
-            _keep_shared(data, root)
-        else:
-            if len(_SEEN_ONCE) >= _SEEN_ONCE_MAX:
-                _SEEN_ONCE.clear()
-            _SEEN_ONCE.add(key)
+    root = _SHARED_TREES.get(data)
+    if root is None:
+        root = ET.fromstring(data)
+        _SHARED_TREES.offer(data, root)
     return root
-
-
-def _keep_shared(data: bytes, root: ET.Element) -> None:
-    """Remember a tree, dropping the least recently used ones past the budget (under the lock)."""
-    global _shared_bytes
-    if data in _SHARED_TREES:        # another thread parsed the same bytes meanwhile
-        return
-    _shared_bytes += len(data)
-    while _shared_bytes > _SHARED_BYTES_KEPT:
-        oldest = next(iter(_SHARED_TREES))
-        _shared_bytes -= len(oldest)
-        del _SHARED_TREES[oldest]
-    _SHARED_TREES[data] = root
 
 
 # What is worked out from a tree (a workbook's sheet list, its styles' flags, resolved

@@ -19,28 +19,27 @@ is remembered with it: `PartRecord.derived`. What also depends on the rest of it
 sheet's cells name the package's shared strings) is kept with everything it depends on, the
 latest one only: `PartRecord.latest`.
 
-Bounded like package's shared trees: only parts up to 64 KB, only once seen twice (a hash of the
-first sighting is what is kept), and some 2 MB of them in all, least recently used dropped first;
-what is kept with a part is one value per computation.
+Bounded like package's shared trees (seen_twice): only parts up to 64 KB, only once seen twice (a
+hash of the first sighting is what is kept), and some 2 MB of them in all, least recently used
+dropped first; what is kept with a part is one value per computation.
 """
 
 from __future__ import annotations
 
-import os
 import struct
-import threading
 import zipfile
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
+
+from xltool.xlsx.seen_twice import SeenTwice
 
 _LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
 _LOCAL_SIGNATURE = zipfile.stringFileHeader
 # The local header's fields zipfile reads, by their place in structFileHeader (the zip format's order)
 _SIGNATURE, _FLAG_BITS, _NAME_LENGTH, _EXTRA_LENGTH = 0, 3, 10, 11
 _UTF8_NAME = 0x800           # the general purpose flag that says the local header's name is UTF-8
-PART_MAX_BYTES = 64 * 1024   # a part larger than this is read by zipfile every time
+PART_MAX_BYTES = 64 * 1024   # a larger part is read by zipfile, and parsed, every time
 _KEPT_BYTES = 2 * 1024 * 1024
-_SEEN_ONCE_MAX = 100_000
 
 MemberKey = tuple
 
@@ -98,60 +97,19 @@ def member_key(source: bytes | memoryview, info: zipfile.ZipInfo) -> MemberKey |
             bytes(source[data_start:data_end]))
 
 
-class RepeatedParts:
-    """The remembered parts of one process, least recently used first."""
-
-    def __init__(self, kept_bytes: int = _KEPT_BYTES):
-        self.kept_bytes = kept_bytes
-        self._records: dict[MemberKey, PartRecord] = {}
-        self._size = 0
-        self._seen_once: set[int] = set()
-        self._lock = threading.Lock()     # the library API may read returns from several threads
-
-    def find(self, key: MemberKey) -> PartRecord | None:
-        with self._lock:
-            record = self._records.pop(key, None)
-            if record is not None:
-                self._records[key] = record     # popped and put back: the most recent stays last
-            return record
-
-    def read_whole(self, key: MemberKey, data: bytes) -> PartRecord | None:
-        """zipfile gave `data` for the member `key`, all of it (its CRC checked): remembered when
-        the same member was seen before; its record then."""
-        if len(data) != key[4]:
-            return None
-        digest = hash(key)
-        with self._lock:
-            if key in self._records:
-                return self._records[key]
-            if digest not in self._seen_once:
-                if len(self._seen_once) >= _SEEN_ONCE_MAX:
-                    self._seen_once.clear()
-                self._seen_once.add(digest)
-                return None
-            record = PartRecord(data)
-            self._size += _footprint(key)
-            while self._size > self.kept_bytes and self._records:
-                oldest = next(iter(self._records))
-                self._size -= _footprint(oldest)
-                del self._records[oldest]
-            self._records[key] = record
-            return record
-
-    def forget_all(self) -> None:
-        with self._lock:
-            self._records.clear()
-            self._seen_once.clear()
-            self._size = 0
-
-    def _new_lock(self) -> None:
-        self._lock = threading.Lock()
+# The remembered parts of one process: a part's footprint is its bytes and the compressed bytes
+# that name it.
+REPEATED_PARTS: SeenTwice[MemberKey, PartRecord] = SeenTwice(_KEPT_BYTES, lambda key, _record: key[4] + key[5])
 
 
-def _footprint(key: MemberKey) -> int:
-    return key[4] + key[5]      # the bytes kept and the compressed bytes that name them
+def recognised(key: MemberKey) -> PartRecord | None:
+    """The remembered part this member is, if it is one."""
+    return REPEATED_PARTS.get(key)
 
 
-REPEATED_PARTS = RepeatedParts()
-if hasattr(os, "register_at_fork"):     # a lock held by another thread at a fork would stay held in the child
-    os.register_at_fork(after_in_child=REPEATED_PARTS._new_lock)
+def remembered(key: MemberKey, data: bytes) -> PartRecord | None:
+    """zipfile gave `data` for the member `key`, all of it (its CRC checked): its record when the
+    same member was read before (kept from now on), else None (only noted)."""
+    if len(data) != key[4]:
+        return None
+    return REPEATED_PARTS.offer(key, PartRecord(data))

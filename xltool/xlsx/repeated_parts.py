@@ -73,13 +73,13 @@ class PartRecord:
         return kept[1]
 
 
-def member_key(source: bytes | memoryview, info: zipfile.ZipInfo) -> MemberKey | None:
+def member_key(source: bytes, info: zipfile.ZipInfo) -> MemberKey | None:
     """Everything zipfile reads to produce the member's bytes; None when its record is unusual
     (then zipfile reads it, and says what is wrong)."""
     if info.file_size > PART_MAX_BYTES or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return None
     start = info.header_offset
-    header = bytes(source[start:start + _LOCAL_HEADER.size])
+    header = source[start:start + _LOCAL_HEADER.size]
     if len(header) != _LOCAL_HEADER.size:
         return None
     fields = _LOCAL_HEADER.unpack(header)
@@ -93,8 +93,7 @@ def member_key(source: bytes | memoryview, info: zipfile.ZipInfo) -> MemberKey |
     if data_end > len(source) or (end_offset is not None and data_end > end_offset):
         return None
     return (info.orig_filename, info.compress_type, info.flag_bits, info.CRC, info.file_size, info.compress_size,
-            fields[_FLAG_BITS] & _UTF8_NAME, bytes(source[name_start:name_end]),
-            bytes(source[data_start:data_end]))
+            fields[_FLAG_BITS] & _UTF8_NAME, source[name_start:name_end], source[data_start:data_end])
 
 
 # The remembered parts of one process: a part's footprint is its bytes and the compressed bytes

@@ -75,9 +75,6 @@ class SeenTwice(Generic[K, V]):
         with self._lock:
             return list(self._kept)
 
-    def kept_size(self) -> int:
-        return self._size
-
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()

@@ -44,7 +44,8 @@ medians reported):
   re-run        ingest again into the same OUT with nothing changed, and with 1% of the inbox's
                 files given new content (the ledger should only redo those);
   memory        one more (untimed) ingest run with /proc polled: the peak RSS (VmHWM) of the
-                parent process and of each worker process, separately;
+                parent process and of each worker process, separately; then the parent's peak in
+                a re-run of it with nothing changed (all N verdicts read back from the ledger);
   generate      `xltool generate govinfo-annual-2021 --roster R.csv --year 2024 -o DIR` for a roster of
                 2,000 agencies (N if fewer), with --jobs J: in all and per workbook;
   start-up      `xltool --help`.
@@ -771,6 +772,7 @@ def run(args) -> dict:
         res.update(measure_interleaved(inbox, files, alternates, etree, args.jobs, args.repeats, scratch))
         log("  memory (one more ingest run, /proc polled)")
         res["memory"] = measure_memory(inbox, scratch / "out-memory", args.jobs)
+        res["memory_rerun"] = measure_memory(inbox, scratch / "out-memory", args.jobs)   # the same OUT: nothing to redo
         log("  generate, start-up")
         generate_s, generate_count = time_generate(scratch, min(n, GENERATE_ROWS), args.repeats, args.jobs)
         res["generate"] = {"seconds": generate_s, "workbooks": generate_count}
@@ -842,6 +844,8 @@ def report(res: dict) -> None:
         row(label, "", f"{s:7.2f} s total  ({s / ingest:.0%} of a full run{done})")
     m = res["memory"]
     row("peak RSS, ingest parent", f"{m['parent_mb']:.0f} MB", "")
+    row("peak RSS, ingest parent, re-run", f"{res['memory_rerun']['parent_mb']:.0f} MB",
+        "nothing changed: every verdict read back from the ledger")
     row("peak RSS, ingest children", f"{m['worker_max_mb']:.0f} MB",
         f"largest of {m['workers_seen']} child processes: the workers and the report.html, summary.xlsx and values.csv writers, forked "
         f"(sum of their peaks {m['workers_sum_mb']:.0f} MB, pages shared with the parent counted in each)")

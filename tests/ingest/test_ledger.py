@@ -326,3 +326,44 @@ def test_outputs_found_in_subfolders_missing_ones_made_again_stale_feedback_remo
     assert (out / linked["局9_2024.xlsx"]).is_file()
     page = (out / "report.html").read_text(encoding="utf-8")
     assert f'href="{quote(linked["区县/局8_2024.xlsx"])}"' not in page and f'href="{quote(linked["局9_2024.xlsx"])}"' in page
+
+
+def test_a_rerun_meets_every_kept_record_whatever_the_folders_order(inbox, tmp_path, monkeypatch):
+    """A re-run reads the ledger's records in the order of the names' bytes, a page at a time, as
+    the walk reaches each file: names whose folder-by-folder order differs from that order (a/x
+    before a-b.xlsx and a.xlsx), a name that is not UTF-8, and files gone from the inbox since
+    (their records are passed over) leave every other file reused."""
+    monkeypatch.setattr("xltool.ingest.ledger.KnownRecords.PAGE", 2)   # pages end between names
+    (inbox / "a").mkdir()
+    return_file(inbox / "a", "x.xlsx", "局a", seed=5)
+    return_file(inbox, "a-b.xlsx", "局b", seed=6)
+    return_file(inbox, "a.xlsx", "局c", seed=7)
+    gbk = os.fsdecode("局d".encode("gbk") + b".xlsx")
+    return_file(inbox, gbk, "局d", seed=8)
+    return_file(inbox, "gone.xlsx", "局e", seed=9)
+    out = tmp_path / "out"
+    first = ingest(inbox, out, jobs=1)
+    assert first.stats()["files"] == 8 and first.stats()["unchanged"] == 0
+    (inbox / "gone.xlsx").unlink()
+    (inbox / "0-new.xlsx").write_bytes((inbox / "a.xlsx").read_bytes())   # new, and first in byte order
+    again = ingest(inbox, out, jobs=1)
+    reused = {r.raw_path for r in again.files if r.unchanged}
+    assert reused == {r.raw_path for r in first.files} - {"gone.xlsx"}
+    assert [r.raw_path for r in again.files] == sorted(reused | {"0-new.xlsx"}, key=os.fsencode)
+
+
+def test_kept_records_are_met_in_byte_order_and_only_once(tmp_path, inbox):
+    ingest(inbox, tmp_path / "out", jobs=1)
+    ledger = Ledger(tmp_path / "out")
+    try:
+        records = ledger.known_records()
+        records.PAGE = 1
+        names = sorted(os.fsencode(p.name) for p in inbox.iterdir())
+        assert records.take(b"0") is None                       # before them all: nothing, nothing passed over
+        first = records.take(names[0])
+        assert first is not None and first.size == (inbox / os.fsdecode(names[0])).stat().st_size
+        assert records.take(names[0]) is None                   # taken already
+        assert records.take(names[2]) is not None               # names[1] passed over
+        assert records.take(b"\xff") is None
+    finally:
+        ledger.close()

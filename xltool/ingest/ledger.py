@@ -44,6 +44,9 @@ BATCH_FILES = 64
 BATCH_SECONDS = 0.5
 _FILES_COLUMNS = ("key", "path", "size", "mtime_ns", "ctime_ns", "ino", "sha256", "form", "agency", "year",
                   "status", "json", "feedback", "entry", "sums", "sheet_row", "csv_rows", "seen_at", "head")
+# What a re-run reads of each record (KnownRecords): its head, not its entry, unless it has no head
+_KNOWN_COLUMNS = ("key, size, mtime_ns, ctime_ns, ino, sha256, json, feedback, head, "
+                  "CASE WHEN head IS NULL THEN entry END")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     key BLOB PRIMARY KEY, path TEXT, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, sha256 TEXT,
@@ -192,6 +195,44 @@ class LedgerEntries:
         return self._db
 
 
+class KnownRecords:
+    """The ledger's records met in the order of their raw names' bytes (Ledger.known_records):
+    `take` the record of each name in turn, in ascending byte order; the records of names never
+    asked for (files no longer in the inbox) are passed over. Read a page at a time, each page by a
+    statement of its own, so that the run may write to the ledger between two pages."""
+
+    PAGE = 512
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self._page: list[tuple] = []
+        self._at = 0
+        self._ended = False
+
+    def take(self, raw: bytes) -> Known | None:
+        """The record of the raw name `raw`, or None (a row that cannot be read is None too, so
+        that its file is simply checked again). Names must be asked for in ascending byte order."""
+        while True:
+            if self._at == len(self._page):
+                if self._ended or not self._next_page():
+                    return None
+            row = self._page[self._at]
+            if row[0] > raw:
+                return None
+            self._at += 1
+            if row[0] == raw:
+                key, size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, head, entry = row
+                if isinstance(head, str) or isinstance(entry, bytes):
+                    return Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, head, entry)
+                return None
+
+    def _next_page(self) -> bool:
+        after = self._page[-1][0] if self._page else b""
+        self._page, self._at = self.ledger._known_page(after, self.PAGE), 0
+        self._ended = len(self._page) < self.PAGE
+        return bool(self._page)
+
+
 class Ledger:
     db: sqlite3.Connection | None = None
 
@@ -204,13 +245,12 @@ class Ledger:
         self.moved_aside = None   # the finding about a ledger that was moved aside, for the run report
         try:
             self.db = self._open()
-            self._known = self._load_known()   # reads every row: a truncated file shows here
+            self._read_every_row()
         except sqlite3.DatabaseError as e:
             if self.db is not None:
                 self.db.close()
             self.moved_aside = self._move_aside(f"{type(e).__name__}: {e}")
             self.db = self._open()
-            self._known = {}
         self._pending = 0
         self._last_commit = time.monotonic()
 
@@ -277,23 +317,25 @@ class Ledger:
                 os.replace(side, kept.with_name(kept.name + extra))
         return LEDGER_MOVED_ASIDE.at(name=self.path.name, reason=reason[:200], kept=kept.name)
 
-    def take_known(self) -> dict[str, Known]:
-        """Every path's last record (by raw path), as the ledger held it when opened, handed over:
-        the ledger forgets it (thousands of records are not kept twice)."""
-        known, self._known = self._known, {}
-        return known
+    def known_records(self) -> KnownRecords:
+        """Every path's last record, as a walk in the order of the names' bytes meets them: a
+        re-run reads each record as its file is reached, and holds none of the others (an inbox of
+        100,000 files is not held twice over)."""
+        return KnownRecords(self)
 
-    def _load_known(self) -> dict[str, Known]:
-        """Loaded at once (a re-run over thousands of files stays fast): each verdict's head, not
-        its entry (read back by LedgerEntries when asked for); a row that cannot be read is left
-        out, so its file is simply checked again."""
-        out = {}
-        for key, size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, head, entry in self.db.execute(
-                "SELECT key, size, mtime_ns, ctime_ns, ino, sha256, json, feedback, head, "
-                "CASE WHEN head IS NULL THEN entry END FROM files"):
-            if isinstance(key, bytes) and (isinstance(head, str) or isinstance(entry, bytes)):
-                out[_name(key)] = Known(size, mtime_ns, ctime_ns, ino, sha, json_path, feedback, head, entry)
-        return out
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None
+
+    def _read_every_row(self) -> None:
+        """Read what a re-run reads of every record, keeping nothing: a truncated file shows here."""
+        for _ in self.db.execute(f"SELECT {_KNOWN_COLUMNS} FROM files"):
+            pass
+
+    def _known_page(self, after: bytes, limit: int) -> list[tuple]:
+        """The next `limit` records after the raw name `after`, in the names' byte order (SQLite
+        orders BLOBs as memcmp does; a key that is not a BLOB sorts before them all, and never shows)."""
+        return self.db.execute(f"SELECT {_KNOWN_COLUMNS} FROM files WHERE key > ? ORDER BY key LIMIT ?",
+                               (after, limit)).fetchall()
 
     def entries(self) -> dict[str, dict[str, Any]]:
         """Every path's last run-report entry (by raw path), decoded; a record that cannot be read is left out."""

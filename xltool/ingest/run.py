@@ -130,22 +130,23 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
             on_start(len(files))
         results: dict[str, PackedResult] = {}   # by raw inbox path: names that print alike stay apart
         todo: deque[str] = deque()   # run_all lets go of each path as its file is done
-        known = {} if full else ledger.take_known()
+        # the walk is in the ledger's order (the raw names' bytes): each file's record is met as its
+        # file is reached, and none is held for later
+        known = None if full or ledger.is_empty() else ledger.known_records()
         inbox_prefix = len(os.path.join(os.fspath(inbox), ""))   # the walk's paths all start with it
         # the outputs there are, found once: whether each known file's are still there is a lookup
-        outputs = (files_under(out, JSON_DIR, ".json") | files_under(out, FEEDBACK_DIR, ".xlsx")) if known else set()
+        outputs = (files_under(out, JSON_DIR, ".json") | files_under(out, FEEDBACK_DIR, ".xlsx")) if known is not None else set()
         for path in files:
             key = path[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
-            reused = _reuse(path, key, outputs, known.pop(key, None), ledger, stored)
+            reused = None if known is None else _reuse(path, key, outputs, known.take(os.fsencode(key)), ledger, stored)
             if reused is None:
                 todo.append(path)
                 continue
             results[key] = reused
             if on_file:
                 on_file(reused)
-        # what is left of `known`: files no longer in the inbox (each entry was taken as its file was
-        # reached); the walk's list is the todo list now: neither is kept through thousands of results
-        del known, files
+        # the walk's list is the todo list now: it is not kept through thousands of results
+        del known, files, outputs
 
         def done(path: str, verdict: StoredVerdict | FileResult) -> None:
             if isinstance(verdict, FileResult):   # a file whose worker gave no answer: its verdict is made here

@@ -49,7 +49,8 @@ CANDIDATE_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xlt", ".et", ".ett", 
 
 
 def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None = None) -> list[str]:
-    """Every file under the inbox that could be a return, in a stable order (by the names' bytes),
+    """Every file under the inbox that could be a return, in the order of the whole paths' bytes
+    (the ledger's order: a/x.xlsx comes after a.xlsx, not after every file of the inbox's own folder),
     as a path string (a Path costs four times the memory, and an inbox may hold 100,000 files).
     Symlinks are listed (the guard decides about them) but never followed into directories. A folder
     that cannot be read is passed to `on_unreadable` (folder, error) instead of vanishing silently."""
@@ -60,13 +61,14 @@ def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None
             on_unreadable(e.filename, e)
 
     for root, dirs, files in os.walk(inbox, followlinks=False, onerror=unreadable):
-        dirs.sort(key=os.fsencode)
-        for name in sorted(files, key=os.fsencode):
+        dirs.sort(key=os.fsencode)   # folders that cannot be read are told in a stable order
+        for name in files:
             suffix = _suffix(name)
             if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not suffix:
                 found.append(os.path.join(root, name))
         # a linked folder is never walked; list it so that the guard reports it instead of it vanishing
         found.extend(os.path.join(root, name) for name in dirs if os.path.islink(os.path.join(root, name)))
+    found.sort(key=os.fsencode)
     return found
 
 

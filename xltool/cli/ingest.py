@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -77,7 +78,8 @@ def ingest_cmd(
     for notice in report.notices:
         err.print(f"[yellow]注意 / note:[/yellow] {escape(notice.message)} / {escape(notice.message_en)}")
     if as_json:   # run.json as written (streamed there: thousands of entries are not encoded twice)
-        sys.stdout.write((Path(report.out) / "run.json").read_text(encoding="utf-8"))
+        with open(Path(report.out) / "run.json", encoding="utf-8") as run_json:
+            shutil.copyfileobj(run_json, sys.stdout)   # a piece at a time: run.json of 10,000 files is megabytes
     else:
         print_run(report, console())
     raise typer.Exit(report.exit_code)

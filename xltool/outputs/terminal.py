@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -15,9 +17,12 @@ _ORDER = {REJECTED: 0, ACCEPTED: 1, SKIPPED: 2}
 
 def print_run(report: RunReport, console: Console, max_problems: int = 3, max_rows: int = 40) -> None:
     """One row per file, returns to send back first. A large run lists only the rejected ones
-    (at most `max_rows`): report.html has every agency."""
-    ordered = sorted(report.files, key=lambda r: (_ORDER[r.status], r.agency or "", r.path))
-    shown = ordered if len(ordered) <= max_rows else [r for r in ordered if r.status == REJECTED][:max_rows]
+    (at most `max_rows`, picked without sorting the whole run): report.html has every agency."""
+    count = len(report.files)
+    if count <= max_rows:
+        shown = sorted(report.files, key=_row_order)
+    else:
+        shown = heapq.nsmallest(max_rows, (r for r in report.files if r.status == REJECTED), key=_row_order)
     table = Table(title="收件校验结果 / ingest results", show_lines=True, expand=True)
     # overflow="fold": Chinese has no spaces, so a sentence is one long "word" that rich would cut off
     # with "…"; folding wraps it at the column's edge and nothing is lost
@@ -29,8 +34,8 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
         table.add_row(_MARK[r.status], who, problems_text(r, max_problems))
     if shown:
         console.print(table)
-    if len(shown) < len(ordered):
-        console.print(f"[dim]（文件较多，上表只列出 {len(shown)} 个退回的文件；全部 {len(ordered)} 个单位的结果见 "
+    if len(shown) < count:
+        console.print(f"[dim]（文件较多，上表只列出 {len(shown)} 个退回的文件；全部 {count} 个单位的结果见 "
                       f"{escape(report.out)}/report.html）[/dim]")
     s = report.stats()
     console.print(f"共 {s['files']} 个文件：[green]通过 {s['accepted']}[/green]，[red]退回 {s['rejected']}[/red]，"
@@ -42,6 +47,10 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
         print_collection(report.roster, report.out, console)
     console.print(f"报告：{escape(report.out)}/report.html　退回文件的批注版：{escape(report.out)}/feedback/　"
                   f"汇总：{escape(report.out)}/summary.xlsx、values.csv　数据：{escape(report.out)}/json/、run.json")
+
+
+def _row_order(r: FileResult) -> tuple:
+    return _ORDER[r.status], r.agency or "", r.path
 
 
 def print_collection(roster: dict, out: str, console: Console, max_names: int = 12) -> None:

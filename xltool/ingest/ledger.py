@@ -82,7 +82,7 @@ _name = (_utf8_name if (sys.getfilesystemencoding(), sys.getfilesystemencodeerro
 
 
 class Known(NamedTuple):
-    """A file's record as a re-run reads it of every file (a named tuple: thousands are made at once)."""
+    """A file's record as a re-run reads it of every file (a named tuple: one per file, made as the walk reaches it)."""
 
     size: int
     mtime_ns: int

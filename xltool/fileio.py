@@ -154,13 +154,14 @@ def _files_below(folder: str) -> Iterator[os.DirEntry]:
                 yield entry
 
 
-def files_under(folder: Path, sub: str, suffix: str) -> set[str]:
+def files_under(folder: Path, sub: str, suffix: str) -> Iterator[str]:
     """The files below `folder`/`sub` whose names end in `suffix` (regular files, or links to
-    them), named relative to `folder` with / separators ("json/区县/a.xlsx.json"): one walk, with
-    no stat per file (a re-run of 10,000 returns asks about thousands of outputs)."""
+    them), named relative to `folder` with / separators ("json/区县/a.xlsx.json"), as the walk
+    finds them: one walk, with no stat per file (a re-run of 10,000 returns asks about thousands
+    of outputs)."""
     start = len(os.path.join(os.fspath(folder), ""))
-    return {entry.path[start:].replace(os.sep, "/") for entry in _files_below(os.path.join(folder, sub))
-            if entry.name.endswith(suffix) and entry.is_file()}
+    return (entry.path[start:].replace(os.sep, "/") for entry in _files_below(os.path.join(folder, sub))
+            if entry.name.endswith(suffix) and entry.is_file())
 
 
 def clear_temp_files(folder: Path) -> None:

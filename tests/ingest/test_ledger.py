@@ -367,3 +367,28 @@ def test_kept_records_are_met_in_byte_order_and_only_once(tmp_path, inbox):
         assert records.take(b"\xff") is None
     finally:
         ledger.close()
+
+
+def test_a_run_holds_none_of_its_results(inbox, tmp_path, monkeypatch):
+    """Each verdict goes to disk as it comes (outputs.stored_run_files): when the outputs are
+    written, the run holds no file's result in memory, in a first run or a re-run."""
+    import gc
+
+    from xltool.ingest import run
+    from xltool.outputs.packed_result import PackedResult
+
+    out = tmp_path / "out"
+    alive = []
+    real = run.write_outputs
+
+    def counting(report, *args, **kwargs):
+        gc.collect()
+        alive.append(sum(isinstance(o, PackedResult) and getattr(o._stored_entries, "path", None) == out / "ledger.sqlite"
+                         for o in gc.get_objects()))
+        return real(report, *args, **kwargs)
+
+    monkeypatch.setattr(run, "write_outputs", counting)
+    first = ingest(inbox, out, jobs=1)
+    second = ingest(inbox, out, jobs=1)
+    assert (first.stats()["unchanged"], second.stats()["unchanged"], len(second.files)) == (0, 3, 3)
+    assert alive == [0, 0]

@@ -81,10 +81,11 @@ def run(tmp_path_factory):
 def results(run):
     """The run's results, each with its canonical document as ingest wrote it to json/."""
     report, _, out = run
-    for r in report.files:
+    by_path = {r.path: r for r in report.files}    # each read of report.files gives results anew
+    for r in by_path.values():
         if r.json:
             r.document = loads((out / r.json).read_text(encoding="utf-8"))
-    return {r.path: r for r in report.files}
+    return by_path
 
 
 @pytest.fixture(scope="module")

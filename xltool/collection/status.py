@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from xltool.findings import (
     ACCEPTED,
@@ -27,6 +27,7 @@ from xltool.findings import (
 )
 from xltool.form.agency_names import near_misses, normal_code, normal_name
 from xltool.generate.roster import RosterRow, read_roster
+from xltool.outputs.run_files import RunFiles, as_run_files
 from xltool.outputs.run_report import FileResult
 
 STATUS_ZH = {status: zh for status, (zh, _) in AGENCY_STATUS_WORDS.items()}
@@ -50,14 +51,30 @@ def load_roster(path: Path, notes: list[tuple[int, str]] | None = None) -> Roste
     return Roster(Path(path), read_roster(Path(path), notes=notes))
 
 
-def collection_status(roster: Roster, files: list[FileResult]) -> dict[str, Any]:
+class _Returned(NamedTuple):
+    """What the collection reads of a return (the fields of FileResult it needs)."""
+
+    status: str
+    code: str | None
+    issued_agency: str | None
+    agency: str | None
+    path: str
+    mtime: float
+    superseded_by: str | None
+    errors: int
+    feedback: str | None
+
+
+def collection_status(roster: Roster, results: RunFiles | list[FileResult]) -> dict[str, Any]:
     """run.json's `roster`: every agency with its status and files, the counts, and the returns
     that match no agency. Adds the `not-on-roster` warning to those returns."""
+    files = as_run_files(results)
     matcher = _Matcher(roster.rows)
-    matched: dict[int, list[FileResult]] = {row.line: [] for row in roster.rows}
+    matched: dict[int, list[_Returned]] = {row.line: [] for row in roster.rows}
     strangers: list[dict[str, Any]] = []
     unidentified = 0
-    for r in files:
+    for i, *fields in files.fields(*_Returned._fields):
+        r = _Returned(*fields)
         if r.status == SKIPPED:
             continue
         row = matcher.match(r)
@@ -70,7 +87,9 @@ def collection_status(roster: Roster, files: list[FileResult]) -> dict[str, Any]
             continue
         suggestions = near_misses(name, [row.agency.name for row in roster.rows])
         strangers.append({"path": r.path, "agency": name, "suggestions": suggestions})
-        _warn_not_on_roster(r, name, suggestions, roster.path.name)
+        whole = files[i]
+        _warn_not_on_roster(whole, name, suggestions, roster.path.name)
+        files.save(i, whole)
     agencies = [_agency_entry(row, matched[row.line]) for row in roster.rows]
     _suggest_for_missing(agencies, strangers)
     counts = {status: sum(a["status"] == status for a in agencies) for status in AGENCY_STATUSES}
@@ -90,7 +109,7 @@ class _Matcher:
                 self.by_code.setdefault(normal_code(row.agency.code), row)
             self.by_name.setdefault(normal_name(row.agency.name), row)
 
-    def match(self, r: FileResult) -> RosterRow | None:
+    def match(self, r: _Returned) -> RosterRow | None:
         code = normal_code(r.code)
         if code and code in self.by_code:
             return self.by_code[code]
@@ -102,7 +121,7 @@ class _Matcher:
         return None
 
 
-def _agency_entry(row: RosterRow, files: list[FileResult]) -> dict[str, Any]:
+def _agency_entry(row: RosterRow, files: list[_Returned]) -> dict[str, Any]:
     in_use = [r for r in files if r.superseded_by is None] or files
     latest = max(in_use, key=lambda r: (r.mtime, r.path)) if in_use else None
     status = MISSING if latest is None else ACCEPTED if latest.status == ACCEPTED else REJECTED

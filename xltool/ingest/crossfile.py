@@ -6,13 +6,13 @@ JSON, which depends on the file's content alone."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 
 from xltool.checks.previous_year import check_against_previous, previous_reports
 from xltool.findings import ACCEPTED, INFO, SKIPPED, WARNING, Code, Finding
 from xltool.form.canonical import loads
 from xltool.form.forms import get_spec
+from xltool.outputs.run_files import RunFiles, as_run_files
 from xltool.outputs.run_report import FileResult
 
 SUPERSEDED = Code("superseded", INFO,
@@ -47,28 +47,37 @@ FILENAME_AGENCY_MISMATCH = Code("filename-agency-mismatch", WARNING,
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")      # a year in a file name: 2024, not 12024 or 20245
 
 
-def annotate_across_files(results: list[FileResult]) -> None:
+def annotate_across_files(results: RunFiles | list[FileResult]) -> None:
     """What only shows across files: the same return twice, a newer return, a file named for
-    another year or agency. Adds findings to the run report (not to the per-file JSON)."""
-    for copies in _groups(results, lambda r: r.sha256 if r.status != SKIPPED and r.sha256 else None):
-        first = min(copies, key=lambda r: (r.mtime, r.path))  # the one received first is the one used
-        for r in copies:
+    another year or agency. Adds findings to the run report (not to the per-file JSON). Reads a
+    few fields of every file, and the whole of only those a finding is added to."""
+    files = as_run_files(results)
+    for group in files.groups("sha256"):
+        copies = [files[i] for i in group]
+        first = min(copies, key=_received)  # the one received first is the one used
+        for i, r in zip(group, copies):
             if r is not first:
                 r.findings.append(DUPLICATE_CONTENT.at(other=first.path))
                 r.superseded_by = first.path
-    _supersede(results)
-    named_in = _AgencyNames({r.agency for r in results if r.agency})
-    for r in results:
-        if not r.agency or r.status == SKIPPED:
+                files.save(i, r)
+    _supersede(files)
+    named_in = _AgencyNames({agency for _, agency in files.fields("agency") if agency})
+    for i, path, agency, year, status in files.fields("path", "agency", "year", "status"):
+        if not agency or status == SKIPPED:
             continue
-        name = r.path.rpartition("/")[2]     # report paths use / whatever the system (relative_name)
+        name = path.rpartition("/")[2]     # report paths use / whatever the system (relative_name)
         years = {int(y) for y in _YEAR.findall(name)}
-        if r.year and years and r.year not in years:
-            r.findings.append(FILENAME_YEAR_MISMATCH.at(name_year=min(years), year=r.year))
+        added = []
+        if year and years and year not in years:
+            added.append(FILENAME_YEAR_MISMATCH.at(name_year=min(years), year=year))
         named = named_in(name)
-        others = [a for a in named if a != r.agency and a not in r.agency]
+        others = [a for a in named if a != agency and a not in agency]
         if others:
-            r.findings.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(sorted(others), key=len), agency=r.agency))
+            added.append(FILENAME_AGENCY_MISMATCH.at(name_agency=max(sorted(others), key=len), agency=agency))
+        if added:
+            r = files[i]
+            r.findings.extend(added)
+            files.save(i, r)
 
 
 class _AgencyNames:
@@ -99,16 +108,12 @@ class _AgencyNames:
         return found
 
 
-def _supersede(results: list[FileResult]) -> None:
+def _supersede(files: RunFiles) -> None:
     """Per agency and year, the newest accepted return is the one in use. Only an accepted return
     supersedes: a newer rejected one (or one naming another agency by mistake and rejected) leaves
     the accepted one counting. When an accepted return is superseded, both say so."""
-    def agency_and_year(r: FileResult) -> tuple[str, int] | None:
-        if r.agency and r.year and r.superseded_by is None and r.status != SKIPPED:
-            return r.agency, r.year
-        return None
-
-    for group in _groups(results, agency_and_year):
+    for places in files.groups("agency", "year", in_use=True):
+        group = [files[i] for i in places]
         agency, year = group[0].agency, group[0].year
         accepted = [r for r in group if r.status == ACCEPTED]
         if not accepted:
@@ -126,42 +131,32 @@ def _supersede(results: list[FileResult]) -> None:
                 newest.findings.append(SUPERSEDES.at(older=r.path, agency=agency, year=year))
             else:
                 r.findings.append(SUPERSEDED.at(newer=newest.path))
-
-
-def _groups(results: list[FileResult], key: Callable[[FileResult], Hashable | None]) -> Iterator[list[FileResult]]:
-    """The results that share a key (not None), two or more, each group in the results' order. A
-    list is made only for a key seen twice: thousands of results have keys of their own."""
-    first: dict[Hashable, FileResult] = {}
-    shared: dict[Hashable, list[FileResult]] = {}
-    for r in results:
-        k = key(r)
-        if k is None:
-            continue
-        seen = first.setdefault(k, r)
-        if seen is not r:
-            shared.setdefault(k, [seen]).append(r)
-    return iter(shared.values())
+        for i, r in zip(places, group):
+            files.save(i, r)
 
 
 def _received(r: FileResult) -> tuple:
     return (r.mtime, r.path)
 
 
-def annotate_previous_year(results: list[FileResult], out: Path, previous: Path) -> list[Finding]:
+def annotate_previous_year(results: RunFiles | list[FileResult], out: Path, previous: Path) -> list[Finding]:
     """The cross-year warnings of each report, against its agency's report of the year before.
     Returns the warnings about last year's files that could not be used (for the run report)."""
 
     earlier, notices = previous_reports(previous)
-    for r in results:
-        if r.status == SKIPPED or not (r.agency and r.year and r.form and r.json):
+    files = as_run_files(results)
+    for i, status, agency, year, form, json_name in files.fields("status", "agency", "year", "form", "json"):
+        if status == SKIPPED or not (agency and year and form and json_name):
             continue
-        prev = earlier.get((r.agency, r.year - 1))
+        prev = earlier.get((agency, year - 1))
         if prev is None:
             continue
         try:
-            doc = loads((out / r.json).read_text(encoding="utf-8"))   # our own output, written by this tool
+            doc = loads((out / json_name).read_text(encoding="utf-8"))   # our own output, written by this tool
         except (OSError, ValueError):
             continue
         if doc.get("values"):
-            r.findings.extend(check_against_previous(get_spec(r.form), doc["values"], prev))
+            r = files[i]
+            r.findings.extend(check_against_previous(get_spec(form), doc["values"], prev))
+            files.save(i, r)
     return notices

@@ -27,7 +27,7 @@ import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Callable, Container
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,12 +121,13 @@ class StoredSummaryRows:
     """outputs.summary.SummaryRows over the ledger: the chosen returns' stored SummaryRow fields,
     read one return at a time each time they are asked for, sorted by SQLite in the summary's order
     (form, year, agency; agencies never repeat within a form and year among the returns in use,
-    the newest accepted one having superseded the others)."""
+    the newest accepted one having superseded the others). The chosen returns' names are put in
+    a table of that read's own (SQLite's temporary storage), not held."""
 
     _COLUMNS = {"form": "form", "year": "year", "agency": "COALESCE(agency, '')", "sums": "sums",
                 "sheet_row": "sheet_row", "csv_rows": "csv_rows"}
 
-    def __init__(self, path: Path, keys: set[bytes]):
+    def __init__(self, path: Path, keys: Callable[[], Iterable[str]]):
         self.path, self.keys = path, keys
 
     def __call__(self, *fields: str):
@@ -136,13 +137,16 @@ class StoredSummaryRows:
         sums = fields.index("sums") if "sums" in fields else None
         db = sqlite3.connect(self.path)
         try:
-            for key, *values in db.execute(
-                    f"SELECT key, {columns} FROM files WHERE sums IS NOT NULL "
+            db.execute("PRAGMA temp.cache_size = -256")
+            db.execute("CREATE TEMP TABLE chosen (key BLOB PRIMARY KEY) WITHOUT ROWID")
+            db.executemany("INSERT OR IGNORE INTO chosen VALUES (?)", ((_raw(k),) for k in self.keys()))
+            for values in db.execute(
+                    f"SELECT {columns} FROM files WHERE sums IS NOT NULL AND key IN chosen "
                     "ORDER BY form, COALESCE(year, -1), COALESCE(agency, ''), path, key"):
-                if key in self.keys:
-                    if sums is not None:
-                        values[sums] = unpack_sums(values[sums])
-                    yield tuple(values)
+                values = list(values)
+                if sums is not None:
+                    values[sums] = unpack_sums(values[sums])
+                yield tuple(values)
         finally:
             db.close()
 
@@ -378,13 +382,20 @@ class Ledger:
                         (stat.mtime_ns, stat.ctime_ns, stat.ino, _raw(key)))
         self._done_one()
 
-    def entries_digest(self, keys: Container[str]) -> bytes:
-        """What the run report's entries of `keys` are made from, in the names' byte order: each
-        file's name, its mtime (the newest return supersedes) and its verdict as stored (packed)."""
+    def entries_digest(self, keys: Iterable[str]) -> bytes:
+        """What the run report's entries of `keys` (in the names' byte order) are made from, in
+        that order: each file's name, its mtime (the newest return supersedes) and its verdict as
+        stored (packed). The two orders are merged: neither is held."""
         self.commit()
         digest = hashlib.sha256()
+        wanted = (_raw(k) for k in keys)
+        want = next(wanted, None)
         for key, mtime_ns, entry in self.db.execute("SELECT key, mtime_ns, entry FROM files ORDER BY key"):
-            if _name(key) in keys:
+            while want is not None and want < key:
+                want = next(wanted, None)
+            if want is None:
+                break
+            if want == key:
                 digest.update(key + f"\0{mtime_ns}\0".encode() + entry)
         return digest.digest()
 
@@ -394,10 +405,11 @@ class Ledger:
         self.db.execute("UPDATE files SET size = -1, sha256 = '' WHERE key = ?", (_raw(key),))
         self._done_one()
 
-    def summary_rows(self, keys: set[str]) -> StoredSummaryRows:
-        """The stored summary rows of the returns in `keys` (accepted, in use), in summary order."""
+    def summary_rows(self, keys: Callable[[], Iterable[str]]) -> StoredSummaryRows:
+        """The stored summary rows of the returns whose raw paths keys() gives (accepted, in use),
+        in summary order."""
         self.commit()
-        return StoredSummaryRows(self.path, {_raw(k) for k in keys})
+        return StoredSummaryRows(self.path, keys)
 
     def _begin(self) -> None:
         if not self.db.in_transaction:

@@ -13,9 +13,9 @@ import hashlib
 import os
 import sqlite3
 import zlib
-from collections import deque
 from collections.abc import Callable
 from functools import lru_cache, partial
+from itertools import chain
 from pathlib import Path
 
 from xltool.collection.attach import attach_collection
@@ -24,6 +24,7 @@ from xltool.fileio import FolderBusy, FolderLock, clear_temp_files, files_under,
 from xltool.findings import WARNING, Code, printable
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Known, Ledger, LedgerEntries
+from xltool.ingest.path_spool import NameSet, PathSpool
 from xltool.ingest.pipeline import (
     PARENT_HASH_LIMIT,
     check_in_worker,
@@ -35,9 +36,11 @@ from xltool.ingest.walk import candidates
 from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
 from xltool.outputs.output_names import FEEDBACK_DIR, JSON_DIR
 from xltool.outputs.packed_result import PackedResult, StoredVerdict
+from xltool.outputs.run_files import RunFiles
 from xltool.outputs.run_json import write_run_json
 from xltool.outputs.run_outputs import write_outputs
 from xltool.outputs.run_report import FileResult, RunReport
+from xltool.outputs.stored_run_files import StoredRunFiles
 from xltool.version import __version__
 
 FOLDER_UNREADABLE = Code("folder-unreadable", WARNING,
@@ -123,46 +126,48 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
     clear_temp_files(out)
     ledger = Ledger(out, before_commit=partial(sync_folder, out))
     stored = LedgerEntries(ledger)   # the results keep their scalars; their entries stay in the ledger
+    spool = PathSpool()    # the walk's names and the files left to check, on disk: an inbox may hold 100,000
     try:
         notices = [ledger.moved_aside] if ledger.moved_aside else []
-        files = candidates(inbox, on_unreadable=lambda folder, e: notices.append(_unreadable_folder(folder, inbox, e)))
+        # in the ledger's order (the raw names' bytes): each file's record is met as its file is reached
+        files = spool.sorted_paths(candidates(inbox, on_unreadable=lambda folder, e: notices.append(
+            _unreadable_folder(folder, inbox, e))))
         if on_start:
             on_start(len(files))
-        results: dict[str, PackedResult] = {}   # by raw inbox path: names that print alike stay apart
-        todo: deque[str] = deque()   # run_all lets go of each path as its file is done
-        # the walk is in the ledger's order (the raw names' bytes): each file's record is met as its
-        # file is reached, and none is held for later
+        # every result goes to disk as it comes: the run holds none of them
+        results = StoredRunFiles(out, stored)
+        todo = spool.queue()   # run_all takes the files to check from it a few at a time
         known = None if full or ledger.is_empty() else ledger.known_records()
         inbox_prefix = len(os.path.join(os.fspath(inbox), ""))   # the walk's paths all start with it
         # the outputs there are, found once: whether each known file's are still there is a lookup
-        outputs = (files_under(out, JSON_DIR, ".json") | files_under(out, FEEDBACK_DIR, ".xlsx")) if known is not None else set()
+        outputs = NameSet(() if known is None else
+                          chain(files_under(out, JSON_DIR, ".json"), files_under(out, FEEDBACK_DIR, ".xlsx")))
+        reused = None
         for path in files:
             key = path[inbox_prefix:]    # raw_relative(path, inbox), without pathlib's cost per file
             reused = None if known is None else _reuse(path, key, outputs, known.take(os.fsencode(key)), ledger, stored)
             if reused is None:
                 todo.append(path)
                 continue
-            results[key] = reused
+            results.add(reused)
             if on_file:
                 on_file(reused)
-        # the walk's list is the todo list now: it is not kept through thousands of results
-        del known, files, outputs
+        del known, outputs, reused
 
         def done(path: str, verdict: StoredVerdict | FileResult) -> None:
             if isinstance(verdict, FileResult):   # a file whose worker gave no answer: its verdict is made here
                 write_json(out, verdict)
                 verdict = StoredVerdict.of(verdict, retry=needs_retry(verdict))
             ledger.record(verdict)
-            key = verdict.key
-            r = results[key] = PackedResult.from_head(verdict.head, stored, verdict.mtime, key)   # its scalars only
+            r = PackedResult.from_head(verdict.head, stored, verdict.mtime, verdict.key)   # its scalars only
+            results.add(r)
             if on_file:
                 on_file(r)
 
         run_all(partial(check_in_worker, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
                 jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
         ledger.commit()   # every record of this run is committed before any is read back
-        ordered = [results[k] for k in sorted(results, key=os.fsencode)]
-        results.clear()
+        ordered = results.finish()
         annotate_across_files(ordered)
         if previous is not None:
             notices.extend(annotate_previous_year(ordered, out, previous))
@@ -172,11 +177,12 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         write_outputs(report, ledger, entries_key, alongside=lambda: write_run_json(out / "run.json", report, entries_key))
         return report
     finally:
+        spool.close()
         stored.close()
         ledger.close()
 
 
-def _entries_key(ledger: Ledger, ordered: list[PackedResult], inbox: Path, out: Path, previous, roster) -> str | None:
+def _entries_key(ledger: Ledger, ordered: RunFiles, inbox: Path, out: Path, previous, roster) -> str | None:
     """A name for the run report's entries: what every file's entry is made from (its name, its
     mtime, its verdict as stored: Ledger.entries_digest), the roster's bytes (a return not on it
     gets a finding), the version and the folders. Two runs with the same key make the same
@@ -190,7 +196,7 @@ def _entries_key(ledger: Ledger, ordered: list[PackedResult], inbox: Path, out: 
             key.update(Path(roster.path).read_bytes())
         except OSError:
             return None
-    key.update(ledger.entries_digest({r.raw_path for r in ordered}))
+    key.update(ledger.entries_digest(raw for _, raw in ordered.fields("raw_path")))
     return key.hexdigest()
 
 
@@ -223,7 +229,7 @@ def _unreadable_folder(folder: str, inbox: Path, e: OSError):
     return FOLDER_UNREADABLE.at(name=name, reason=e.strerror or type(e).__name__)
 
 
-def _reuse(path: str, key: str, outputs: set[str], k: Known | None, ledger: Ledger,
+def _reuse(path: str, key: str, outputs: NameSet, k: Known | None, ledger: Ledger,
            stored: LedgerEntries) -> PackedResult | None:
     """The ledger's verdict `k` when the content is what the ledger saw last time and its outputs
     (by name in the output folder) are all in `outputs`, else None. Any difference in size, mtime,

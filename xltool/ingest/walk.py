@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from xltool.findings import INFO, WARNING, Code, Finding
@@ -48,13 +48,12 @@ WRONG_DOCUMENT_TYPES = {
 CANDIDATE_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xlt", ".et", ".ett", ".xltx", ".xltm", ".ods", ".csv"}
 
 
-def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None = None) -> list[str]:
-    """Every file under the inbox that could be a return, in the order of the whole paths' bytes
-    (the ledger's order: a/x.xlsx comes after a.xlsx, not after every file of the inbox's own folder),
-    as a path string (a Path costs four times the memory, and an inbox may hold 100,000 files).
+def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None = None) -> Iterator[str]:
+    """Every file under the inbox that could be a return, as a path string (a Path costs four
+    times the memory, and an inbox may hold 100,000 files), folder by folder as the walk finds
+    them: the caller puts them in order (ingest: in the order of their bytes, path_spool).
     Symlinks are listed (the guard decides about them) but never followed into directories. A folder
     that cannot be read is passed to `on_unreadable` (folder, error) instead of vanishing silently."""
-    found = []
 
     def unreadable(e: OSError) -> None:
         if on_unreadable is not None and e.filename is not None:
@@ -65,11 +64,9 @@ def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None
         for name in files:
             suffix = _suffix(name)
             if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not suffix:
-                found.append(os.path.join(root, name))
+                yield os.path.join(root, name)
         # a linked folder is never walked; list it so that the guard reports it instead of it vanishing
-        found.extend(os.path.join(root, name) for name in dirs if os.path.islink(os.path.join(root, name)))
-    found.sort(key=os.fsencode)
-    return found
+        yield from (os.path.join(root, name) for name in dirs if os.path.islink(os.path.join(root, name)))
 
 
 def _suffix(name: str) -> str:

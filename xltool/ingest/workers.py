@@ -94,7 +94,7 @@ def run_all(task: Callable, paths: Iterable[Path | str], inbox: Path, jobs: int,
     Workers take the files a few at a time (up to CHUNK), under the time limit of one file. A few files
     that took longer together, or whose worker died, are taken again one by one: each file gets
     its own verdict and its own limit, as if it had always been alone."""
-    paths = paths if isinstance(paths, deque) else deque(paths)
+    paths = paths if hasattr(paths, "popleft") else deque(paths)   # a deque, or path_spool's queue
     if not paths:
         return
     from pebble import ProcessPool  # only when there is work: a re-run with nothing changed starts faster

@@ -16,6 +16,7 @@ reads like a FileResult.
 from __future__ import annotations
 
 import json
+import marshal
 import sys
 import zlib
 from dataclasses import dataclass
@@ -111,6 +112,40 @@ class PackedResult:
     @property
     def raw_path(self) -> str:
         return self.key or self.path
+
+    def fields(self) -> tuple:
+        """outputs.run_files.FIELDS' values, read at once (a run's files keep them as columns)."""
+        raw = self.key or self.path
+        counts = self._counts if self._findings is None else (self.errors, self.warnings)
+        sha, json_name, feedback = self._sha256, self._json, self._feedback
+        return (self.path, raw, self.status, self.agency, self.year, self.mtime,
+                sha.hex() if isinstance(sha, bytes) else sha, self.superseded_by, self.unchanged, counts[0], counts[1],
+                self.finding_codes, f"{JSON_DIR}/{raw}.json" if json_name is _MIRRORED else json_name,
+                f"{FEEDBACK_DIR}/{raw}" if feedback is _MIRRORED else feedback, self.form, self.issued_agency, self.code)
+
+    # As a run's files keep it on disk (outputs.stored_run_files): its fields as they are, in one
+    # marshal'd tuple, the findings a check added as JSON; never its store (the run's) or a document.
+
+    def to_state(self) -> bytes:
+        values = [getattr(self, name) for name in _STATE]
+        for i in _MARKED:
+            values[i] = True if values[i] is _MIRRORED else values[i]
+        if self._findings is not None:
+            values[_FINDINGS] = entry_line([f.to_dict() for f in self._findings])
+        return marshal.dumps(tuple(values))
+
+    @classmethod
+    def from_state(cls, state: bytes, stored: StoredEntries) -> PackedResult:
+        r = cls.__new__(cls)
+        for name, value in zip(_STATE, marshal.loads(state)):
+            setattr(r, name, value)
+        for name in _MARKED_NAMES:
+            if getattr(r, name) is True:
+                setattr(r, name, _MIRRORED)
+        if r._findings is not None:
+            r._findings = [Finding.from_dict(f) for f in loads(r._findings)]
+        r._stored_entries, r.document = stored, None
+        return r
 
     # Of the few fields kept, these three are the larger part of a result's memory as text: the
     # hash is kept as its 32 bytes, and an output's name, which nearly always mirrors the inbox
@@ -265,6 +300,10 @@ _COUNTS: dict[tuple[int, int], tuple[int, int]] = {}
 _YEARS: dict[int, int] = {}
 _SHARED_MAX = 10_000
 _MIRRORED = object()     # an output named after the inbox path as it is (PackedResult.json, .feedback)
+_STATE = tuple(name for name in PackedResult.__slots__ if name not in ("_stored_entries", "document"))
+_MARKED_NAMES = ("_json", "_feedback")    # an output's name, or True for _MIRRORED (a name is never True)
+_MARKED = tuple(_STATE.index(name) for name in _MARKED_NAMES)
+_FINDINGS = _STATE.index("_findings")
 
 
 def _one_copy(kept: dict, value):

@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,10 +28,11 @@ CHILD_TIMEOUT = 300.0   # seconds a forked child may take: the page, or values.c
 
 
 class SummarySource(Protocol):
-    """What the summary is made from: the stored SummaryRow fields of the accepted returns in use
-    (by raw inbox path), in summary order. The ledger keeps them; an import holds them in memory."""
+    """What the summary is made from: the stored SummaryRow fields of the accepted returns in use,
+    in summary order. `keys` gives their raw inbox paths, again at each call (thousands of them:
+    read as they are needed, never held). The ledger keeps the rows; an import holds them in memory."""
 
-    def summary_rows(self, keys: set[str]) -> SummaryRows: ...
+    def summary_rows(self, keys: Callable[[], Iterable[str]]) -> SummaryRows: ...
 
 
 def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:
@@ -57,12 +58,15 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
     child process, while this one does `alongside()` (ingest: run.json, whose reads of the ledger
     may mark a damaged record to be checked again, which only this process may do)."""
     out = Path(report.out)
-    present = files_under(out, FEEDBACK_DIR, ".xlsx")
+    present = set(files_under(out, FEEDBACK_DIR, ".xlsx"))
     links: dict[str, str] = {}
-    for r in report.files:
-        if r.feedback and r.status == REJECTED and r.superseded_by is None and r.feedback in present:
-            links[r.path] = r.feedback
-    _remove_stale_feedback(out, present, {r.feedback for r in report.files if r.feedback})
+    drawn: set[str] = set()
+    for _, path, feedback, status, superseded_by in report.files.fields("path", "feedback", "status", "superseded_by"):
+        if feedback:
+            drawn.add(feedback)
+            if status == REJECTED and superseded_by is None and feedback in present:
+                links[path] = feedback
+    _remove_stale_feedback(out, present, drawn)
     sections_key = None if entries_key is None else hashlib.sha256(
         f"{entries_key}\0{sorted(links.items())!r}".encode("utf-8", "surrogateescape")).hexdigest()
     started = [in_forked_child(lambda: write_report_html(report, links, out / "report.html", sections_key))]
@@ -140,11 +144,13 @@ def write_report_html(report: RunReport, links: dict[str, str], target: Path, se
     head = report.to_dict(entries=False)
 
     def sections(put) -> None:
-        # the page's order, as page._file_order, kept as (key, index) only: thousands of files
-        order = sorted(range(len(report.files)), key=lambda i: page._file_order(_index_fields(report.files[i])))
+        # the page's order, as page._file_order: each file's index fields, read once; then each
+        # file's entry, read whole one at a time
+        index = [_index_fields(*row) for row in report.files.fields(*_INDEX_FIELDS)]
+        order = sorted(range(len(index)), key=lambda i: page._file_order(index[i]))
         put(page.INDEX_HEAD.encode())
         for n, i in page._numbered(order):
-            put((("\n" if n > 1 else "") + page.index_row(n, _index_fields(report.files[i]))).encode())
+            put((("\n" if n > 1 else "") + page.index_row(n, index[i])).encode())
         put(page.INDEX_TAIL.encode())
         for n, i in page._numbered(order):
             entry = report.files[i].entry()
@@ -153,10 +159,14 @@ def write_report_html(report: RunReport, links: dict[str, str], target: Path, se
     write_spliced(target, page.page_top(head).encode(), sections_key, sections, page.page_bottom(head).encode())
 
 
-def _index_fields(r: FileResult) -> dict[str, Any]:
-    """What report.html's order and index read of a file's entry (FileResult.entry's values)."""
-    return {"path": r.path, "status": r.status, "agency": bounded_text(r.agency, 200), "year": r.year, "form": r.form,
-            "errors": r.errors, "warnings": r.warnings}
+_INDEX_FIELDS = ("path", "status", "agency", "year", "form", "errors", "warnings")
+
+
+def _index_fields(_, path, status, agency, year, form, errors, warnings) -> dict[str, Any]:
+    """What report.html's order and index read of a file's entry (FileResult.entry's values),
+    from its row of report.files.fields(*_INDEX_FIELDS)."""
+    return {"path": path, "status": status, "agency": bounded_text(agency, 200), "year": year, "form": form,
+            "errors": errors, "warnings": warnings}
 
 
 def _read_key(path: Path) -> str:
@@ -166,9 +176,12 @@ def _read_key(path: Path) -> str:
         return ""
 
 
-def in_use(report: RunReport) -> list[FileResult]:
-    """The accepted returns whose numbers count: not superseded, not a copy of another."""
-    return [r for r in report.files if r.status == ACCEPTED and r.superseded_by is None]
+def in_use(report: RunReport) -> Iterator[tuple[str, str]]:
+    """(raw path, sha256) of each accepted return whose numbers count: not superseded, not a copy
+    of another."""
+    for _, raw_path, sha256, status, superseded_by in report.files.fields("raw_path", "sha256", "status", "superseded_by"):
+        if status == ACCEPTED and superseded_by is None:
+            yield raw_path, sha256
 
 
 def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Callable[[], None]:
@@ -176,12 +189,11 @@ def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Cal
     use are the ones they were made from; returns what waits for both and then records them
     (SUMMARY_KEY). Not threads: values.csv's thousands of steps that let go of the GIL (a row read
     from SQLite, a digest) would each wait for it again beside the workbook's Python."""
-    used = in_use(report)
-    key = _summary_key(used)
+    key = _summary_key(in_use(report))
     key_file = out / SUMMARY_KEY
     if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
         return lambda: None  # the same accepted returns as last time: the same sums
-    rows = source.summary_rows({r.raw_path for r in used})
+    rows = source.summary_rows(lambda: (raw_path for raw_path, _ in in_use(report)))
     values_csv_written = in_forked_child(lambda: write_values_csv_rows(rows, out / "values.csv"))
     workbook_written = in_forked_child(lambda: write_summary_rows(rows, out / "summary.xlsx"))
 
@@ -192,12 +204,12 @@ def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Cal
     return wait
 
 
-def _summary_key(used: list[FileResult]) -> str:
+def _summary_key(used: Iterable[tuple[str, str]]) -> str:
     """The hash of the accepted returns' names and hashes, a line each: fed line by line, not as
     one text of thousands of lines (megabytes, held only to be hashed)."""
     digest = hashlib.sha256()
-    for i, r in enumerate(used):
-        digest.update(f"{chr(10) if i else ''}{r.raw_path}\t{r.sha256}".encode("utf-8", "surrogateescape"))
+    for i, (raw_path, sha256) in enumerate(used):
+        digest.update(f"{chr(10) if i else ''}{raw_path}\t{sha256}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

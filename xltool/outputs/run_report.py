@@ -12,6 +12,7 @@ from typing import Any
 import simplejson
 
 from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, Code, Finding
+from xltool.outputs.run_files import RunFiles, as_run_files
 from xltool.version import __version__
 
 FINDINGS_MAX = 200        # per file in run.json, report.html and the ledger; the JSON document has the same
@@ -139,26 +140,53 @@ def printable_bytes(raw: str) -> str:
 
 @dataclass
 class RunReport:
+    """A run's report: its folders, its files (outputs.run_files, in the names' byte order), the
+    notices about the run and the collection's status. Ingest's files are kept on disk, so each
+    read of `files[i]` gives that file's result anew: a change to one is kept by files.save(i, r)."""
+
     inbox: str
     out: str
-    files: list[FileResult]
+    files: RunFiles                        # a list of results is taken as it is (ListedFiles)
     notices: list[Finding] = field(default_factory=list)   # about the run, not one file (an unreadable folder)
     roster: dict[str, Any] | None = None   # the collection against a roster (xltool.collection), when given
+    _stats: tuple = field(default=(None, None), init=False, repr=False, compare=False)   # (revision, totals)
+
+    def __post_init__(self):
+        self.files = as_run_files(self.files)
 
     def stats(self) -> dict[str, Any]:
+        """The totals: one pass over a few fields of each file (never the files themselves), kept
+        while the files do not change."""
+        revision, totals = self._stats
+        if totals is None or revision is None or revision != self.files.revision:
+            totals = self._count()
+            self._stats = (self.files.revision, totals)
+        return {**totals, "findings_by_code": dict(totals["findings_by_code"])}
+
+    def _count(self) -> dict[str, Any]:
         by_code: dict[str, int] = {}
-        for r in self.files:
-            for code in r.finding_codes:    # a packed result (outputs.packed_result) keeps only its codes at hand
+        count = {ACCEPTED: 0, REJECTED: 0, SKIPPED: 0}
+        files = superseded = unchanged = errors = warnings = 0
+        for _, status, superseded_by, is_unchanged, n_errors, n_warnings, codes in self.files.fields(
+                "status", "superseded_by", "unchanged", "errors", "warnings", "finding_codes"):
+            files += 1
+            if status in count:
+                count[status] += 1
+            superseded += superseded_by is not None
+            unchanged += bool(is_unchanged)
+            errors += n_errors
+            warnings += n_warnings
+            for code in codes:
                 by_code[code] = by_code.get(code, 0) + 1
         return {
-            "files": len(self.files),
-            "accepted": sum(r.status == ACCEPTED for r in self.files),
-            "rejected": sum(r.status == REJECTED for r in self.files),
-            "skipped": sum(r.status == SKIPPED for r in self.files),
-            "superseded": sum(r.superseded_by is not None for r in self.files),
-            "unchanged": sum(r.unchanged for r in self.files),
-            "errors": sum(r.errors for r in self.files),
-            "warnings": sum(r.warnings for r in self.files),
+            "files": files,
+            "accepted": count[ACCEPTED],
+            "rejected": count[REJECTED],
+            "skipped": count[SKIPPED],
+            "superseded": superseded,
+            "unchanged": unchanged,
+            "errors": errors,
+            "warnings": warnings,
             "findings_by_code": dict(sorted(by_code.items())),
         }
 
@@ -174,4 +202,4 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(r.status == REJECTED for r in self.files) else 0
+        return 1 if any(status == REJECTED for _, status in self.files.fields("status")) else 0

@@ -21,8 +21,10 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
     count = len(report.files)
     if count <= max_rows:
         shown = sorted(report.files, key=_row_order)
-    else:
-        shown = heapq.nsmallest(max_rows, (r for r in report.files if r.status == REJECTED), key=_row_order)
+    else:   # the rejected ones first by their few fields; then those shown, whole
+        first = heapq.nsmallest(max_rows, ((_ORDER[status], agency or "", path, i) for i, status, agency, path
+                                           in report.files.fields("status", "agency", "path") if status == REJECTED))
+        shown = [report.files[i] for *_, i in first]
     table = Table(title="收件校验结果 / ingest results", show_lines=True, expand=True)
     # overflow="fold": Chinese has no spaces, so a sentence is one long "word" that rich would cut off
     # with "…"; folding wraps it at the column's edge and nothing is lost

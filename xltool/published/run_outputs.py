@@ -9,6 +9,7 @@ report.html and summary.xlsx as a collection of the same numbers through ingest.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from xltool.findings import ACCEPTED, REJECTED
@@ -26,8 +27,8 @@ class ImportedDocuments:
     def __init__(self, rows: dict[str, SummaryRow | None]):
         self._rows = rows
 
-    def summary_rows(self, keys: set[str]) -> SummaryRows:
-        return in_memory(self._rows[k] for k in keys if k in self._rows)
+    def summary_rows(self, keys: Callable[[], Iterable[str]]) -> SummaryRows:
+        return in_memory(self._rows[k] for k in keys() if k in self._rows)
 
 
 def write_import_outputs(results: list[ImportResult], out: Path) -> RunReport:

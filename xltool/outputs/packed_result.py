@@ -20,6 +20,7 @@ import marshal
 import sys
 import zlib
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Protocol
 
 from xltool.findings import ERROR, WARNING, Code, Finding
@@ -127,7 +128,7 @@ class PackedResult:
     # marshal'd tuple, the findings a check added as JSON; never its store (the run's) or a document.
 
     def to_state(self) -> bytes:
-        values = [getattr(self, name) for name in _STATE]
+        values = list(_state_of(self))
         for i in _MARKED:
             values[i] = True if values[i] is _MIRRORED else values[i]
         if self._findings is not None:
@@ -304,6 +305,7 @@ _STATE = tuple(name for name in PackedResult.__slots__ if name not in ("_stored_
 _MARKED_NAMES = ("_json", "_feedback")    # an output's name, or True for _MIRRORED (a name is never True)
 _MARKED = tuple(_STATE.index(name) for name in _MARKED_NAMES)
 _FINDINGS = _STATE.index("_findings")
+_state_of = attrgetter(*_STATE)
 
 
 def _one_copy(kept: dict, value):

@@ -36,9 +36,7 @@ def _name_text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-_TO_COLUMN = {"unchanged": int, "finding_codes": lambda codes: marshal.dumps(tuple(codes)), "raw_path": _name_bytes,
-              "feedback": _name_bytes, "json": _name_bytes}
-_CONVERTED = [(FIELDS.index(name), convert) for name, convert in _TO_COLUMN.items()]
+_RAW, _CODES, _JSON, _FEEDBACK = (FIELDS.index(name) for name in ("raw_path", "finding_codes", "json", "feedback"))
 _FROM_COLUMN = {"unchanged": bool, "finding_codes": marshal.loads, "raw_path": _name_text, "feedback": _name_text,
                 "json": _name_text}
 _PAGE = 512      # rows read or written at a time
@@ -58,12 +56,13 @@ class StoredRunFiles(RunFiles):
         self._stored = stored
         self._length = 0
         self._pending: list[tuple] = []
+        self._pending_states: list[tuple] = []
         self._last_key = b""
         self._in_order = True
         self._revision = 0
         self._local = _Connections(self.path)
         self._finalizer = weakref.finalize(self, _remove, self._local, self.path, os.getpid())
-        self._local.get().execute(f"CREATE TABLE files (place INTEGER PRIMARY KEY, key BLOB, {_column_list()}, state BLOB)")
+        _create_tables(self._local.get(), "")
 
     # ---- making it
 
@@ -73,7 +72,9 @@ class StoredRunFiles(RunFiles):
         if key <= self._last_key:
             self._in_order = False
         self._last_key = key
-        self._pending.append((self._length, key, *_row(result)))
+        row = _row(result)
+        self._pending.append((self._length, key, *row[:-1]))
+        self._pending_states.append((self._length, row[-1]))
         self._length += 1
         self._revision += 1
         if len(self._pending) >= _PAGE:
@@ -85,21 +86,30 @@ class StoredRunFiles(RunFiles):
         reaches them: nothing is moved unless a file was checked again."""
         self._flush()
         db = self._local.get()
-        if not self._in_order:
-            names = ", ".join(("key", *_COLUMNS, "state"))
-            db.execute(f"CREATE TABLE ordered (place INTEGER PRIMARY KEY, key BLOB, {_column_list()}, state BLOB)")
-            db.execute(f"INSERT INTO ordered SELECT row_number() OVER (ORDER BY key) - 1, {names} FROM files ORDER BY key")
-            db.execute("DROP TABLE files")
-            db.execute("ALTER TABLE ordered RENAME TO files")
+        if not self._in_order:   # each place given again, in the keys' order
+            names = ", ".join(("key", *_COLUMNS))
+            _create_tables(db, "ordered_")
+            db.execute("CREATE TEMP TABLE moves AS SELECT place AS old, row_number() OVER (ORDER BY key) - 1 AS new FROM files")
+            db.execute(f"INSERT INTO ordered_files SELECT moves.new, {names} FROM files JOIN moves ON files.place = moves.old "
+                       "ORDER BY moves.new")
+            db.execute("INSERT INTO ordered_states SELECT moves.new, state FROM states JOIN moves ON states.place = moves.old "
+                       "ORDER BY moves.new")
+            for table in ("files", "states"):
+                db.execute(f"DROP TABLE {table}")
+                db.execute(f"ALTER TABLE ordered_{table} RENAME TO {table}")
+            db.execute("DROP TABLE moves")
             self._in_order = True
         db.commit()
         return self
 
     def _flush(self) -> None:
         if self._pending:
-            marks = ", ".join("?" * (len(_COLUMNS) + 3))
-            self._local.get().executemany(f"INSERT INTO files VALUES ({marks})", self._pending)
+            marks = ", ".join("?" * (len(_COLUMNS) + 2))
+            db = self._local.get()
+            db.executemany(f"INSERT INTO files VALUES ({marks})", self._pending)
+            db.executemany("INSERT INTO states VALUES (?, ?)", self._pending_states)
             self._pending.clear()
+            self._pending_states.clear()
 
     # ---- reading it
 
@@ -113,12 +123,12 @@ class StoredRunFiles(RunFiles):
             i += self._length
         if not 0 <= i < self._length:
             raise IndexError(i)
-        row = self._local.get().execute("SELECT state FROM files WHERE place = ?", (i,)).fetchone()
+        row = self._local.get().execute("SELECT state FROM states WHERE place = ?", (i,)).fetchone()
         return PackedResult.from_state(row[0], self._stored)
 
     def __iter__(self) -> Iterator[PackedResult]:
         stored = self._stored
-        for _, state in self._pages("state"):
+        for _, state in self._pages("state", "states"):
             yield PackedResult.from_state(state, stored)
 
     def fields(self, *names: str) -> Iterator[tuple]:
@@ -151,9 +161,11 @@ class StoredRunFiles(RunFiles):
             yield group
 
     def save(self, i: int, result: PackedResult) -> None:
-        sets = ", ".join(f"{n} = ?" for n in (*_COLUMNS, "state"))
+        sets = ", ".join(f"{n} = ?" for n in _COLUMNS)
         db = self._local.get()
-        db.execute(f"UPDATE files SET {sets} WHERE place = ?", (*_row(result), i))
+        row = _row(result)
+        db.execute(f"UPDATE files SET {sets} WHERE place = ?", (*row[:-1], i))
+        db.execute("UPDATE states SET state = ? WHERE place = ?", (row[-1], i))
         db.commit()
         self._revision += 1
 
@@ -161,31 +173,48 @@ class StoredRunFiles(RunFiles):
     def revision(self) -> int:
         return self._revision
 
-    def _pages(self, columns: str) -> Iterator[tuple]:
+    def _pages(self, columns: str, table: str = "files") -> Iterator[tuple]:
         """(place, *columns) of every file in order, a page at a time, each page by a statement
         of its own (a caller may save between two rows)."""
         after = -1
         while True:
             rows = self._local.get().execute(
-                f"SELECT place, {columns} FROM files WHERE place > ? ORDER BY place LIMIT {_PAGE}", (after,)).fetchall()
+                f"SELECT place, {columns} FROM {table} WHERE place > ? ORDER BY place LIMIT {_PAGE}", (after,)).fetchall()
             if not rows:
                 return
             after = rows[-1][0]
             yield from rows
 
 
-def _column_list() -> str:
-    return ", ".join(f"{n} {t}".strip() for n, t in _COLUMNS.items())
+def _create_tables(db: sqlite3.Connection, prefix: str) -> None:
+    """The few fields of each file that its readers go through (`files`), and apart from them, so
+    that a pass over them reads a third of the pages, each result as a whole (`states`)."""
+    columns = ", ".join(f"{n} {t}".strip() for n, t in _COLUMNS.items())
+    db.execute(f"CREATE TABLE {prefix}files (place INTEGER PRIMARY KEY, key BLOB, {columns})")
+    db.execute(f"CREATE TABLE {prefix}states (place INTEGER PRIMARY KEY, state BLOB)")
 
 
-def _row(r: PackedResult) -> tuple:
-    """The columns of a result, in FIELDS' order, then its state."""
+def _row(r: PackedResult) -> list:
+    """The columns of a result, in FIELDS' order, then its state (a bool is bound as 0 or 1)."""
     row = list(r.fields())
-    for k, convert in _CONVERTED:
-        if row[k] is not None:
-            row[k] = convert(row[k])
+    row[_RAW] = _name_bytes(row[_RAW])
+    row[_JSON] = _name_bytes(row[_JSON])
+    row[_FEEDBACK] = _name_bytes(row[_FEEDBACK])
+    row[_CODES] = _codes_blob(row[_CODES])
     row.append(r.to_state())
-    return tuple(row)
+    return row
+
+
+_CODES_BLOBS: dict[tuple, bytes] = {}    # most returns have one of a few lists of codes
+
+
+def _codes_blob(codes: tuple[str, ...]) -> bytes:
+    blob = _CODES_BLOBS.get(codes)
+    if blob is None:
+        blob = marshal.dumps(tuple(codes))
+        if len(_CODES_BLOBS) < 1000:
+            _CODES_BLOBS[codes] = blob
+    return blob
 
 
 def _is_set(name: str) -> str:

@@ -127,12 +127,12 @@ def test_huge_texts_and_many_findings_are_bounded_in_run_json_and_the_ledger(tmp
 # --- 4. feedback only in the worker, under the time limit ---------------------------------------
 
 def test_feedback_that_takes_too_long_leaves_the_verdict_and_the_run_goes_on(tmp_path, monkeypatch):
-    from xltool.outputs import run_outputs
+    from xltool.ingest import pipeline
 
     def slow(*args, **kwargs):
         time.sleep(60)
 
-    monkeypatch.setattr(run_outputs, "write_feedback", slow)   # where the worker calls it; inherited by the fork
+    monkeypatch.setattr(pipeline, "write_feedback", slow)   # where the worker calls it; inherited by the fork
     inbox = tmp_path / "inbox"
     return_file(inbox, "bad.xlsx", balanced=False)
     started = time.monotonic()

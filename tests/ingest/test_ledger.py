@@ -392,3 +392,22 @@ def test_a_run_holds_none_of_its_results(inbox, tmp_path, monkeypatch):
     second = ingest(inbox, out, jobs=1)
     assert (first.stats()["unchanged"], second.stats()["unchanged"], len(second.files)) == (0, 3, 3)
     assert alive == [0, 0]
+
+
+def test_a_rerun_with_nothing_new_to_check_starts_without_the_checking_stack(inbox, tmp_path):
+    """A re-run that only reads verdicts back never loads the readers, the rules or the forms
+    (xlsxwriter, openpyxl, pydantic's form models): at 10,000 returns they were a fifth of its
+    time. A file to check loads them."""
+    out = tmp_path / "out"
+    ingest(inbox, out, jobs=1)
+    checking_stack = ("xltool.ingest.pipeline", "xltool.form.spec", "xltool.checks.rules", "xlsxwriter", "openpyxl")
+    code = ("import sys\nfrom pathlib import Path\nfrom xltool.ingest.run import ingest\n"
+            f"report = ingest(Path({str(inbox)!r}), Path({str(out)!r}), jobs=1)\n"
+            "print(report.stats()['unchanged'], sorted(m for m in {!r} if m in sys.modules))".format(checking_stack))
+    unchanged = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert unchanged.stdout.split(" ", 1) == ["3", "[]\n"]
+    return_file(inbox, "局0_2024.xlsx", "局0", seed=99)
+    changed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.startswith("2 ") and "xltool.ingest.pipeline" in changed.stdout

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xltool.collection.missing_csv import MISSING_CSV, write_missing_csv
-from xltool.collection.status import Roster, collection_status
 from xltool.outputs.run_report import RunReport
+
+if TYPE_CHECKING:
+    from xltool.collection.status import Roster
 
 
 def attach_collection(report: RunReport, roster: Roster | None) -> None:
@@ -17,5 +20,7 @@ def attach_collection(report: RunReport, roster: Roster | None) -> None:
     if roster is None:
         (out / MISSING_CSV).unlink(missing_ok=True)
         return
+    from xltool.collection.status import collection_status  # with a roster only: it loads the forms
+
     report.roster = collection_status(roster, report.files)
     write_missing_csv(report.roster, out / MISSING_CSV)

@@ -10,9 +10,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from xltool.collection.status import STATUS_ZH
 from xltool.fileio import atomic_path
-from xltool.findings import ACCEPTED, MISSING
+from xltool.findings import ACCEPTED, AGENCY_STATUS_WORDS, MISSING
 from xltool.outputs.summary_rows import csv_safe
 
 MISSING_CSV = "missing.csv"
@@ -27,7 +26,7 @@ def write_missing_csv(collection: dict[str, Any], target: Path) -> None:
         for a in sorted(collection["agencies"], key=lambda a: a["status"] != MISSING):
             if a["status"] == ACCEPTED:
                 continue
-            row = (a["agency"], a.get("code") or "", a.get("region") or "", STATUS_ZH[a["status"]], a["status"],
+            row = (a["agency"], a.get("code") or "", a.get("region") or "", AGENCY_STATUS_WORDS[a["status"]][0], a["status"],
                    a.get("latest") or "", what_to_do(a))
             out.writerow([csv_safe(str(v)) for v in row])
 

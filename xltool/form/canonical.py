@@ -8,13 +8,15 @@ Every value is keyed by its spec id; the schema gives each its official label pa
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simplejson
 
 from xltool.findings import Finding, sort_key
-from xltool.form.spec import FormSpec
 from xltool.version import __version__
+
+if TYPE_CHECKING:   # for annotations only: reading a document back needs no form (pydantic is slow to import)
+    from xltool.form.spec import FormSpec
 
 SCHEMA_VERSION = "xltool/canonical/v1"
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from xltool.checks.previous_year import check_against_previous, previous_reports
 from xltool.findings import ACCEPTED, INFO, SKIPPED, WARNING, Code, Finding
 from xltool.form.canonical import loads
-from xltool.form.forms import get_spec
 from xltool.outputs.run_files import RunFiles, as_run_files
 from xltool.outputs.run_report import FileResult
 
@@ -142,6 +140,10 @@ def _received(r: FileResult) -> tuple:
 def annotate_previous_year(results: RunFiles | list[FileResult], out: Path, previous: Path) -> list[Finding]:
     """The cross-year warnings of each report, against its agency's report of the year before.
     Returns the warnings about last year's files that could not be used (for the run report)."""
+
+    # with --previous only: the checks load the forms
+    from xltool.checks.previous_year import check_against_previous, previous_reports
+    from xltool.form.forms import get_spec
 
     earlier, notices = previous_reports(previous)
     files = as_run_files(results)

@@ -21,9 +21,9 @@ from xltool.fileio import sha256_of, write_atomic
 from xltool.findings import ACCEPTED, ERROR, INFO, REJECTED, SKIPPED, WARNING, Code, printable, sort_key
 from xltool.form.canonical import document, dumps
 from xltool.ingest.walk import skip_reason
+from xltool.outputs.feedback import write_feedback
 from xltool.outputs.output_names import feedback_name, json_name
 from xltool.outputs.packed_result import StoredVerdict
-from xltool.outputs.run_outputs import write_feedback_for
 from xltool.outputs.run_report import FileResult, bounded_findings
 from xltool.outputs.summary_rows import summary_row
 from xltool.xlsx.returned import open_return
@@ -240,3 +240,16 @@ def _with_alarm(seconds: float | None, work) -> bool | None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:
+    """The feedback workbook of a rejected return, drawn in the worker that checked it. Not flushed
+    to disk here: the ingest syncs the output folder before it records the file in the ledger."""
+    try:
+        write_feedback(r.source if r.source is not None else inbox / r.raw_path, r.findings,
+                       out / name, form=r.form, workbook=r.workbook, fsync=False)
+        return True
+    except MemoryError:
+        raise   # over the worker's memory cap: the caller says so
+    except Exception:  # a marked-up copy is a courtesy: it must not stop the run
+        return False

@@ -17,23 +17,15 @@ from collections.abc import Callable
 from functools import lru_cache, partial
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xltool.collection.attach import attach_collection
-from xltool.collection.status import Roster
 from xltool.fileio import FolderBusy, FolderLock, clear_temp_files, files_under, sha256_of
 from xltool.findings import WARNING, Code, printable
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Known, Ledger, LedgerEntries
 from xltool.ingest.path_spool import NameSet, PathSpool
-from xltool.ingest.pipeline import (
-    PARENT_HASH_LIMIT,
-    check_in_worker,
-    needs_retry,
-    relative_name,
-    write_json,
-)
 from xltool.ingest.walk import candidates
-from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
 from xltool.outputs.output_names import FEEDBACK_DIR, JSON_DIR
 from xltool.outputs.packed_result import PackedResult, StoredVerdict
 from xltool.outputs.run_files import RunFiles
@@ -42,6 +34,9 @@ from xltool.outputs.run_outputs import write_outputs
 from xltool.outputs.run_report import FileResult, RunReport
 from xltool.outputs.stored_run_files import StoredRunFiles
 from xltool.version import __version__
+
+if TYPE_CHECKING:
+    from xltool.collection.status import Roster
 
 FOLDER_UNREADABLE = Code("folder-unreadable", WARNING,
                          zh="收件目录中的文件夹“{name}”无法读取（{reason}），其中的文件都没有校验。请检查该文件夹的权限后重新运行。",
@@ -153,19 +148,8 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
             if on_file:
                 on_file(reused)
         del known, outputs, reused
-
-        def done(path: str, verdict: StoredVerdict | FileResult) -> None:
-            if isinstance(verdict, FileResult):   # a file whose worker gave no answer: its verdict is made here
-                write_json(out, verdict)
-                verdict = StoredVerdict.of(verdict, retry=needs_retry(verdict))
-            ledger.record(verdict)
-            r = PackedResult.from_head(verdict.head, stored, verdict.mtime, verdict.key)   # its scalars only
-            results.add(r)
-            if on_file:
-                on_file(r)
-
-        run_all(partial(check_in_worker, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
-                jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
+        if todo:
+            _check(todo, inbox, out, jobs, timeout, ledger, stored, results, on_file)
         ledger.commit()   # every record of this run is committed before any is read back
         ordered = results.finish()
         annotate_across_files(ordered)
@@ -180,6 +164,28 @@ def _ingest_locked(inbox, out, jobs, full, timeout, previous, roster, on_file, o
         spool.close()
         stored.close()
         ledger.close()
+
+
+def _check(todo, inbox: Path, out: Path, jobs: int | None, timeout: float | None, ledger: Ledger,
+           stored: LedgerEntries, results: StoredRunFiles, on_file: Callable[[FileResult], None] | None) -> None:
+    """The files to check, in worker processes; each verdict is recorded and its result kept
+    as it comes. The checking stack (the readers, the rules, the forms) is loaded here, so that
+    a re-run with nothing new to check starts without it."""
+    from xltool.ingest.pipeline import check_in_worker, needs_retry, write_json
+    from xltool.ingest.workers import DEFAULT_TIMEOUT, run_all
+
+    def done(path: str, verdict: StoredVerdict | FileResult) -> None:
+        if isinstance(verdict, FileResult):   # a file whose worker gave no answer: its verdict is made here
+            write_json(out, verdict)
+            verdict = StoredVerdict.of(verdict, retry=needs_retry(verdict))
+        ledger.record(verdict)
+        r = PackedResult.from_head(verdict.head, stored, verdict.mtime, verdict.key)   # its scalars only
+        results.add(r)
+        if on_file:
+            on_file(r)
+
+    run_all(partial(check_in_worker, inbox=inbox, out=out, timeout=timeout or DEFAULT_TIMEOUT), todo, inbox,
+            jobs or os.cpu_count() or 1, done, timeout or DEFAULT_TIMEOUT)
 
 
 def _entries_key(ledger: Ledger, ordered: RunFiles, inbox: Path, out: Path, previous, roster) -> str | None:
@@ -222,6 +228,8 @@ def sync_folder(folder: Path) -> None:
 
 
 def _unreadable_folder(folder: str, inbox: Path, e: OSError):
+    from xltool.ingest.pipeline import relative_name
+
     try:
         name = relative_name(Path(folder), inbox)
     except ValueError:
@@ -244,6 +252,8 @@ def _reuse(path: str, key: str, outputs: NameSet, k: Known | None, ledger: Ledge
     except OSError:
         return None
     if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != k[:4]:   # Known's size, mtime, ctime, inode
+        from xltool.ingest.pipeline import PARENT_HASH_LIMIT  # a file touched since: rare
+
         try:
             if not k.sha256 or st.st_size != k.size or sha256_of(path, PARENT_HASH_LIMIT) != k.sha256:
                 return None

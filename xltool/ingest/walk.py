@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from xltool.findings import INFO, WARNING, Code, Finding
-from xltool.xlsx.guard import SKIPPED_NOT_REGULAR_FILE, describe_file_type
 
 SKIPPED_LOCK_FILE = Code(
     "skipped-lock-file", INFO,
@@ -81,6 +80,9 @@ def skip_reason(path: Path, inbox_root: Path) -> Finding | None:
     Links are resolved to a path but never opened: only the resolved name is compared
     with the inbox, so a link into /etc or another agency's folder is never read.
     """
+    # the guard's, loaded with it in the worker that calls this (the walk itself does not need it)
+    from xltool.xlsx.guard import SKIPPED_NOT_REGULAR_FILE, describe_file_type
+
     path, inbox_root = Path(path), Path(inbox_root)
     name = path.name
     if name.startswith("~$"):

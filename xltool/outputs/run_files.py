@@ -66,12 +66,12 @@ class ListedFiles(RunFiles):
         return iter(self._results)
 
     def fields(self, *names: str) -> Iterator[tuple]:
-        _known(names)
+        known_fields(names)
         for i, r in enumerate(self._results):
             yield (i, *(getattr(r, n) for n in names))
 
     def groups(self, *names: str, in_use: bool = False) -> Iterator[list[int]]:
-        _known(names)
+        known_fields(names)
         first: dict[tuple, int] = {}
         shared: dict[tuple, list[int]] = {}
         for i, r in enumerate(self._results):
@@ -87,7 +87,8 @@ class ListedFiles(RunFiles):
         self._results[i] = result
 
 
-def _known(names: tuple[str, ...]) -> None:
+def known_fields(names: tuple[str, ...]) -> None:
+    """ValueError for a name that is not one of FIELDS."""
     for n in names:
         if n not in FIELDS:
             raise ValueError(f"not a field of a run's files: {n!r} (one of {', '.join(FIELDS)})")

@@ -11,16 +11,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from xltool.fileio import files_under, write_atomic
 from xltool.findings import ACCEPTED, REJECTED
 from xltool.outputs import report_html as page
-from xltool.outputs.feedback import write_feedback
 from xltool.outputs.output_names import FEEDBACK_DIR
-from xltool.outputs.run_report import FileResult, RunReport, bounded_text
+from xltool.outputs.run_report import RunReport, bounded_text
 from xltool.outputs.spliced_file import write_spliced
-from xltool.outputs.summary import SummaryRows, write_summary_rows, write_values_csv_rows
+
+if TYPE_CHECKING:
+    from xltool.outputs.summary import SummaryRows
 
 SUMMARY_KEY = ".summary-key"      # which accepted returns summary.xlsx and values.csv were made from
 
@@ -33,19 +34,6 @@ class SummarySource(Protocol):
     read as they are needed, never held). The ledger keeps the rows; an import holds them in memory."""
 
     def summary_rows(self, keys: Callable[[], Iterable[str]]) -> SummaryRows: ...
-
-
-def write_feedback_for(inbox: Path, out: Path, r: FileResult, name: str) -> bool:
-    """The feedback workbook of a rejected return, drawn in the worker that checked it. Not flushed
-    to disk here: the ingest syncs the output folder before it records the file in the ledger."""
-    try:
-        write_feedback(r.source if r.source is not None else inbox / r.raw_path, r.findings,
-                       out / name, form=r.form, workbook=r.workbook, fsync=False)
-        return True
-    except MemoryError:
-        raise   # over the worker's memory cap: the caller says so
-    except Exception:  # a marked-up copy is a courtesy: it must not stop the run
-        return False
 
 
 def write_outputs(report: RunReport, source: SummarySource, entries_key: str | None = None,
@@ -193,6 +181,8 @@ def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Cal
     key_file = out / SUMMARY_KEY
     if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
         return lambda: None  # the same accepted returns as last time: the same sums
+    from xltool.outputs.summary import write_summary_rows, write_values_csv_rows  # only when they change
+
     rows = source.summary_rows(lambda: (raw_path for raw_path, _ in in_use(report)))
     values_csv_written = in_forked_child(lambda: write_values_csv_rows(rows, out / "values.csv"))
     workbook_written = in_forked_child(lambda: write_summary_rows(rows, out / "summary.xlsx"))

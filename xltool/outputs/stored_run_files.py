@@ -1,7 +1,7 @@
-"""A run's files on disk (outputs.run_files): each result packed in a row of a scratch SQLite
-database beside the outputs, so that a run of any number of returns holds none of them.
-`files[i]` makes the result again from its row; `fields` and `groups` are SQL over a few columns
-kept beside it.
+"""A run's files on disk (outputs.run_files), in a scratch SQLite database beside the outputs, so
+that a run of any number of returns holds none of them: each file's few fields in a row of one
+table (`fields` and `groups` are SQL over them), its result packed in a row of another
+(`files[i]` makes it again from there).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from xltool.fileio import TEMP_PREFIX
 from xltool.findings import SKIPPED
 from xltool.outputs.packed_result import PackedResult, StoredEntries
-from xltool.outputs.run_files import FIELDS, RunFiles
+from xltool.outputs.run_files import FIELDS, RunFiles, known_fields
 
 # Each field's column (a text unless said), and the conversions to it and back: SQLite has no
 # tuple or bool, and a text that holds a name's undecodable bytes (surrogateescape) is kept as bytes.
@@ -132,7 +132,7 @@ class StoredRunFiles(RunFiles):
             yield PackedResult.from_state(state, stored)
 
     def fields(self, *names: str) -> Iterator[tuple]:
-        _known(names)
+        known_fields(names)
         convert = [(k + 1, _FROM_COLUMN[n]) for k, n in enumerate(names) if n in _FROM_COLUMN]
         for row in self._pages(", ".join(names)):
             if convert:
@@ -143,7 +143,7 @@ class StoredRunFiles(RunFiles):
             yield row
 
     def groups(self, *names: str, in_use: bool = False) -> Iterator[list[int]]:
-        _known(names)
+        known_fields(names)
         where = " AND ".join([f"status != '{SKIPPED}'", *(_is_set(n) for n in names),
                               *(["superseded_by IS NULL"] if in_use else [])])
         keys = ", ".join(names)
@@ -221,12 +221,6 @@ def _is_set(name: str) -> str:
     """SQL for Python's truth of the field: not None, not empty, not 0 (a text column would read
     0 as '0', which is set)."""
     return f"{name} IS NOT NULL AND {name} != ''" if _COLUMNS[name] == "TEXT" else f"{name} IS NOT NULL AND {name} NOT IN ('', 0)"
-
-
-def _known(names: tuple[str, ...]) -> None:
-    for n in names:
-        if n not in _COLUMNS:
-            raise ValueError(f"not a field of a run's files: {n!r} (one of {', '.join(FIELDS)})")
 
 
 class _Connections:

@@ -22,15 +22,16 @@ import zlib
 from array import array
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simplejson
 
 from xltool.cells import column_letter
-from xltool.form.forms import get_spec
-from xltool.form.layout import ValueCell
-from xltool.form.spec import FormSpec
 from xltool.outputs.run_report import bounded_text
+
+if TYPE_CHECKING:   # the forms load where a row is made (a worker), not where stored rows are read
+    from xltool.form.layout import ValueCell
+    from xltool.form.spec import FormSpec
 
 ROW_MARK = "\x1c"
 STYLE_MARKS = {"text": "\x1d", "integer": "\x1e", "decimal": "\x1f"}   # the 明细 sheet's three cell styles
@@ -70,6 +71,8 @@ def summary_row(doc: dict[str, Any]) -> SummaryRow | None:
     """The summary's share of a canonical document; None unless it is accepted and of a known form."""
     if doc.get("status") != "accepted" or not doc.get("form") or doc.get("values") is None:
         return None
+    from xltool.form.forms import get_spec  # loaded in the worker already: a lookup here
+
     try:
         spec = get_spec(doc["form"]["id"])
     except (KeyError, TypeError):

@@ -20,7 +20,7 @@ _PAGE = 512       # names read or written at a time
 
 
 class PathSpool:
-    """The scratch database of one run: make its lists with sorted_paths, queue and names."""
+    """The scratch database of one run: its lists are made with sorted_paths and queue."""
 
     def __init__(self):
         self._db = sqlite3.connect("", isolation_level=None)   # "": a private temporary database

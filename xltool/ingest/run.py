@@ -2,7 +2,9 @@
 
 `ingest` walks the inbox, reuses the ledger's verdicts for unchanged files, runs the pipeline in
 worker processes for the others, adds the cross-file findings, and writes run.json and the
-outputs for people. It holds a lock on the output folder and never writes to the inbox.
+outputs for people. It holds a lock on the output folder and never writes to the inbox. Its
+memory does not grow with the inbox: the names it goes through are kept by ingest.path_spool,
+the results by outputs.stored_run_files.
 """
 
 from __future__ import annotations

@@ -194,6 +194,47 @@ def test_an_unreadable_inbox_folder_is_named(tmp_path, monkeypatch):
     assert [(f.code, f.args["name"]) for f in report.notices] == [("folder-unreadable", "锁住的")]
 
 
+def test_a_folder_that_fails_while_it_is_read_is_named_and_the_rest_is_checked(tmp_path, monkeypatch):
+    """A folder on a share that goes away half-way through its listing: what was read of it is
+    checked, the folder is named, and the other folders are walked."""
+    inbox = tmp_path / "inbox"
+    return_file(inbox, "a.xlsx")
+    for name in ("x1.xlsx", "x2.xlsx"):
+        return_file(inbox / "共享", name)
+    return_file(inbox / "其他", "b.xlsx")
+    shared = str(inbox / "共享")
+    real_scandir = os.scandir
+
+    class FailsAfterOne:
+        def __init__(self, it):
+            self.it, self.given = it, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.it.close()
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self.given == 1:
+                raise OSError(errno.ESTALE, "Stale file handle", shared)
+            self.given += 1
+            return next(self.it)
+
+    def scandir(path="."):
+        it = real_scandir(path)
+        return FailsAfterOne(it) if os.fspath(path) == shared else it
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = ingest(inbox, tmp_path / "out", jobs=1)
+    assert [(f.code, f.args["name"]) for f in report.notices] == [("folder-unreadable", "共享")]
+    paths = [r.path for r in report.files]
+    assert "a.xlsx" in paths and "其他/b.xlsx" in paths and len([p for p in paths if p.startswith("共享/")]) == 1
+
+
 # --- 8. supersession ------------------------------------------------------------------------------
 
 def test_a_newer_rejected_return_does_not_supersede_the_accepted_one(tmp_path):

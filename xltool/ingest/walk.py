@@ -54,18 +54,49 @@ def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None
     Symlinks are listed (the guard decides about them) but never followed into directories. A folder
     that cannot be read is passed to `on_unreadable` (folder, error) instead of vanishing silently."""
 
-    def unreadable(e: OSError) -> None:
-        if on_unreadable is not None and e.filename is not None:
-            on_unreadable(e.filename, e)
+    # os.scandir, not os.walk: a folder's entries are given as they are read, never listed whole
+    # (the inbox is often one folder of thousands of returns)
+    pending = [os.fspath(inbox)]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError as e:
+            if on_unreadable is not None:
+                on_unreadable(e.filename if e.filename is not None else folder, e)
+            continue
+        subfolders = []
+        with entries:
+            while True:
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    break
+                except OSError as e:   # the folder went away or failed while being read: told, as os.walk does
+                    if on_unreadable is not None:
+                        on_unreadable(folder, e)
+                    break
+                if _is_folder(entry):    # a link to a folder too, as os.walk: listed below, never walked
+                    subfolders.append(entry.name)
+                    continue
+                name = entry.name
+                suffix = _suffix(name)
+                if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not suffix:
+                    yield os.path.join(folder, name)
+        subfolders.sort(key=os.fsencode, reverse=True)   # walked in order: folders that cannot be read are told so
+        for name in subfolders:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                yield path    # a linked folder is never walked; listed so that the guard reports it
+            else:
+                pending.append(path)
 
-    for root, dirs, files in os.walk(inbox, followlinks=False, onerror=unreadable):
-        dirs.sort(key=os.fsencode)   # folders that cannot be read are told in a stable order
-        for name in files:
-            suffix = _suffix(name)
-            if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not suffix:
-                yield os.path.join(root, name)
-        # a linked folder is never walked; list it so that the guard reports it instead of it vanishing
-        yield from (os.path.join(root, name) for name in dirs if os.path.islink(os.path.join(root, name)))
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _suffix(name: str) -> str:

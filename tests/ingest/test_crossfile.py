@@ -38,3 +38,15 @@ def test_a_file_named_for_another_year():
     annotate_across_files(results)
     years = {r.path: [f.args.get("name_year") for f in r.findings if f.code == "filename-year-mismatch"] for r in results}
     assert years == {"a/局一_2023年报.xlsx": [2023], "a/局二_2024.xlsx": [], "a/局三_20245.xlsx": []}
+
+
+def test_a_name_marked_by_chance_is_never_taken_for_an_agency():
+    """The agencies' names are kept as bits of their hashes: with every bit set (every substring
+    marked, as by chance), only the names of the run's agencies are found."""
+    from xltool.ingest.crossfile import _AgencyNames
+    from xltool.outputs.run_files import ListedFiles
+
+    agencies = _AgencyNames(ListedFiles([_returned("a/财政局.xlsx", "财政局"), _returned("a/教育局.xlsx", "教育局")]))
+    agencies.starts[:] = agencies.names[:] = b"\x01" * len(agencies.names)
+    assert agencies.others("教育局财政局转办_2024.xlsx", "教育局") == {"财政局"}
+    assert agencies.others("卫生局_2024.xlsx", "教育局") == set()

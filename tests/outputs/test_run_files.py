@@ -75,6 +75,9 @@ def test_on_disk_they_read_as_the_list_does(both):
     assert RunReport("in", "out", on_disk).stats() == RunReport("in", "out", listed).stats()
     with pytest.raises(ValueError, match="not a field"):
         list(on_disk.fields("findings"))
+    for files in (on_disk, listed):
+        assert files.any_with("agency", "乙局") and files.any_with("agency", "0") and files.any_with("year", 2023)
+        assert not files.any_with("agency", "戊局") and not files.any_with("agency", "乙")
 
 
 def test_groups_are_the_files_that_share_set_fields(both):

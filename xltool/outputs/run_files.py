@@ -38,6 +38,10 @@ class RunFiles(Sequence):
         not 0) and the same, in groups of two or more, each group in order. `in_use`: only the
         files not superseded."""
 
+    @abstractmethod
+    def any_with(self, name: str, value: Any) -> bool:
+        """Whether some file's field `name` is `value`."""
+
     @property
     def revision(self) -> int | None:
         """A number that changes whenever a file is added or saved, so that what is worked out
@@ -82,6 +86,10 @@ class ListedFiles(RunFiles):
             if seen != i:
                 shared.setdefault(key, [seen]).append(i)
         return iter(shared.values())
+
+    def any_with(self, name: str, value: Any) -> bool:
+        known_fields((name,))
+        return any(getattr(r, name) == value for r in self._results)
 
     def save(self, i: int, result: Any) -> None:
         self._results[i] = result

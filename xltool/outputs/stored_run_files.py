@@ -160,6 +160,15 @@ class StoredRunFiles(RunFiles):
         if group:
             yield group
 
+    def any_with(self, name: str, value) -> bool:
+        """One query, on an index made the first time a field is asked about."""
+        known_fields((name,))
+        if _COLUMNS[name] != "TEXT" or not isinstance(value, str):
+            return any(v == value for _, v in self.fields(name))
+        db = self._local.get()
+        db.execute(f"CREATE INDEX IF NOT EXISTS files_{name} ON files ({name})")
+        return db.execute(f"SELECT 1 FROM files WHERE {name} = ? LIMIT 1", (value,)).fetchone() is not None
+
     def save(self, i: int, result: PackedResult) -> None:
         sets = ", ".join(f"{n} = ?" for n in _COLUMNS)
         db = self._local.get()

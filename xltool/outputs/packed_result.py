@@ -116,13 +116,9 @@ class PackedResult:
 
     def fields(self) -> tuple:
         """outputs.run_files.FIELDS' values, read at once (a run's files keep them as columns)."""
-        raw = self.key or self.path
-        counts = self._counts if self._findings is None else (self.errors, self.warnings)
-        sha, json_name, feedback = self._sha256, self._json, self._feedback
-        return (self.path, raw, self.status, self.agency, self.year, self.mtime,
-                sha.hex() if isinstance(sha, bytes) else sha, self.superseded_by, self.unchanged, counts[0], counts[1],
-                self.finding_codes, f"{JSON_DIR}/{raw}.json" if json_name is _MIRRORED else json_name,
-                f"{FEEDBACK_DIR}/{raw}" if feedback is _MIRRORED else feedback, self.form, self.issued_agency, self.code)
+        return (self.path, self.raw_path, self.status, self.agency, self.year, self.mtime, self.sha256,
+                self.superseded_by, self.unchanged, self.errors, self.warnings, self.finding_codes, self.json,
+                self.feedback, self.form, self.issued_agency, self.code)
 
     # As a run's files keep it on disk (outputs.stored_run_files): its fields as they are, in one
     # marshal'd tuple, the findings a check added as JSON; never its store (the run's) or a document.

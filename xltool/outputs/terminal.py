@@ -20,11 +20,11 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
     (at most `max_rows`, picked without sorting the whole run): report.html has every agency."""
     count = len(report.files)
     if count <= max_rows:
-        shown = sorted(report.files, key=_row_order)
+        shown = sorted(report.files, key=lambda r: _row_order(r.status, r.agency, r.path))
     else:   # the rejected ones first by their few fields; then those shown, whole
-        first = heapq.nsmallest(max_rows, ((_ORDER[status], agency or "", path, i) for i, status, agency, path
+        first = heapq.nsmallest(max_rows, ((_row_order(status, agency, path), i) for i, status, agency, path
                                            in report.files.fields("status", "agency", "path") if status == REJECTED))
-        shown = [report.files[i] for *_, i in first]
+        shown = [report.files[i] for _, i in first]
     table = Table(title="收件校验结果 / ingest results", show_lines=True, expand=True)
     # overflow="fold": Chinese has no spaces, so a sentence is one long "word" that rich would cut off
     # with "…"; folding wraps it at the column's edge and nothing is lost
@@ -51,8 +51,8 @@ def print_run(report: RunReport, console: Console, max_problems: int = 3, max_ro
                   f"汇总：{escape(report.out)}/summary.xlsx、values.csv　数据：{escape(report.out)}/json/、run.json")
 
 
-def _row_order(r: FileResult) -> tuple:
-    return _ORDER[r.status], r.agency or "", r.path
+def _row_order(status: str, agency: str | None, path: str) -> tuple:
+    return _ORDER[status], agency or "", path
 
 
 def print_collection(roster: dict, out: str, console: Console, max_names: int = 12) -> None:

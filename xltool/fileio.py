@@ -138,20 +138,25 @@ def sha256_of(path: Path, limit: int | None = None) -> str:
 
 def _files_below(folder: str) -> Iterator[os.DirEntry]:
     """Every entry below `folder` that is not a folder, in one walk of os.scandir: links to
-    folders are not followed, a folder that cannot be read adds nothing, and no file is stat'ed."""
+    folders are not followed, a folder that cannot be read (or fails while being read) adds
+    nothing more, and no file is stat'ed. A folder's entries are given as they are read, never
+    listed whole: an output folder of 20,000 returns held some 6 MB of them at once."""
     pending = [folder]
     while pending:
-        below = pending.pop()
         try:
-            with os.scandir(below) as listing:
-                entries = list(listing)
+            listing = os.scandir(pending.pop())
         except OSError:
             continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(entry.path)
-            else:
-                yield entry
+        with listing:
+            while True:
+                try:
+                    entry = next(listing)
+                except (StopIteration, OSError):
+                    break
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                else:
+                    yield entry
 
 
 def files_under(folder: Path, sub: str, suffix: str) -> Iterator[str]:

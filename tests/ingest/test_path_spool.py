@@ -1,5 +1,5 @@
 """The run's lists of names kept out of memory: the walk's paths in the order of their bytes, the
-queue of files left to check, and the output names looked up."""
+queue of files left to check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from xltool.ingest.path_spool import NameSet, PathSpool
+from xltool.ingest.path_spool import PathSpool
 
 NOT_UTF8 = "局".encode("gbk").decode("utf-8", "surrogateescape")    # a GBK name, as os.fsdecode gives it
 
@@ -47,12 +47,3 @@ def test_the_queue_is_first_in_first_out_across_pages():
         assert taken == paths and len(queue) == 0
         with pytest.raises(IndexError):
             queue.popleft()
-
-
-def test_names_are_found_and_others_are_not():
-    present = [f"json/{p[1:]}.json" for p in names(3000)]
-    looked_up = NameSet(iter(present))
-    assert len(looked_up) == len(present)
-    assert all(name in looked_up for name in present)
-    assert not any(f"json/{p[1:]}.json" in looked_up for p in (f"/x{i}.xlsx" for i in range(3000)))
-    assert "json/in/a.xlsx" not in looked_up and "" not in NameSet(())

@@ -3,16 +3,13 @@
 An inbox may hold 100,000 files. A run needs their names in the order of their bytes (the
 ledger's order) and the ones left to check as a queue: each is a table of a scratch SQLite
 database (PathSpool: SQLite's own temporary file, in the system's temp folder, removed when the
-spool is closed), of which the run holds a page of names at a time. It also looks up the names
-of the outputs already there: NameSet keeps 8 bytes a name for that.
+spool is closed), of which the run holds a page of names at a time.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from array import array
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator
 
@@ -106,24 +103,6 @@ class PathQueue:
 
     def __len__(self) -> int:
         return self._length
-
-
-class NameSet:
-    """Names to look up (`name in names`), kept as the sorted 64-bit hashes of the names (8 bytes
-    a name, in memory) rather than the names. Two names with one hash would both read as present:
-    for an output folder of 100,000 files, about one chance in 10**9 that any name has a twin,
-    and then a lost output is made again by the next run with --full instead of this one."""
-
-    def __init__(self, names: Iterable[str]):
-        self._hashes = array("q", sorted({hash(n) for n in names}))
-
-    def __contains__(self, name: str) -> bool:
-        h = hash(name)
-        i = bisect_left(self._hashes, h)
-        return i < len(self._hashes) and self._hashes[i] == h
-
-    def __len__(self) -> int:
-        return len(self._hashes)
 
 
 def _insert_pages(db: sqlite3.Connection, statement: str, rows: Iterable[tuple]) -> int:

@@ -26,8 +26,9 @@ from xltool.fileio import FolderBusy, FolderLock, clear_temp_files, files_under,
 from xltool.findings import WARNING, Code, printable
 from xltool.ingest.crossfile import annotate_across_files, annotate_previous_year
 from xltool.ingest.ledger import FileStat, Known, Ledger, LedgerEntries
-from xltool.ingest.path_spool import NameSet, PathSpool
+from xltool.ingest.path_spool import PathSpool
 from xltool.ingest.walk import candidates
+from xltool.name_set import NameSet
 from xltool.outputs.output_names import FEEDBACK_DIR, JSON_DIR
 from xltool.outputs.packed_result import PackedResult, StoredVerdict
 from xltool.outputs.run_files import RunFiles

@@ -10,11 +10,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from xltool.fileio import files_under, write_atomic
 from xltool.findings import ACCEPTED, REJECTED
+from xltool.name_set import NameSet
 from xltool.outputs import report_html as page
 from xltool.outputs.output_names import FEEDBACK_DIR
 from xltool.outputs.run_report import RunReport, bounded_text
@@ -46,18 +48,17 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
     child process, while this one does `alongside()` (ingest: run.json, whose reads of the ledger
     may mark a damaged record to be checked again, which only this process may do)."""
     out = Path(report.out)
-    present = set(files_under(out, FEEDBACK_DIR, ".xlsx"))
-    links: dict[str, str] = {}
-    drawn: set[str] = set()
-    for _, path, feedback, status, superseded_by in report.files.fields("path", "feedback", "status", "superseded_by"):
-        if feedback:
-            drawn.add(feedback)
-            if status == REJECTED and superseded_by is None and feedback in present:
-                links[path] = feedback
-    _remove_stale_feedback(out, present, drawn)
-    sections_key = None if entries_key is None else hashlib.sha256(
-        f"{entries_key}\0{sorted(links.items())!r}".encode("utf-8", "surrogateescape")).hexdigest()
-    started = [in_forked_child(lambda: write_report_html(report, links, out / "report.html", sections_key))]
+    present = _keep_drawn_feedback(out, NameSet(feedback for _, feedback in report.files.fields("feedback") if feedback))
+
+    def links() -> Iterator[tuple[str, str]]:
+        """(path, feedback workbook) of each rejected return in use whose workbook is there, in
+        the run's order: made again where it is needed, never held (thousands of rejected returns)."""
+        for _, path, feedback, status, superseded_by in report.files.fields("path", "feedback", "status", "superseded_by"):
+            if feedback and status == REJECTED and superseded_by is None and feedback in present:
+                yield path, feedback
+
+    sections_key = None if entries_key is None else _lines_key(entries_key, links())
+    started = [in_forked_child(lambda: write_report_html(report, dict(links()), out / "report.html", sections_key))]
     try:
         started.append(_start_summaries(report, out, source))
         if alongside is not None:
@@ -195,15 +196,28 @@ def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Cal
 
 
 def _summary_key(used: Iterable[tuple[str, str]]) -> str:
-    """The hash of the accepted returns' names and hashes, a line each: fed line by line, not as
-    one text of thousands of lines (megabytes, held only to be hashed)."""
+    """The hash of the accepted returns' names and hashes, a line each."""
+    return _lines_key(None, used)
+
+
+def _lines_key(first: str | None, pairs: Iterable[tuple[str, str]]) -> str:
+    """The hash of `first` (if any) and then of the pairs, a line each: fed line by line, not
+    as one text of thousands of lines (megabytes, held only to be hashed)."""
     digest = hashlib.sha256()
-    for i, (raw_path, sha256) in enumerate(used):
-        digest.update(f"{chr(10) if i else ''}{raw_path}\t{sha256}".encode("utf-8", "surrogateescape"))
+    lines = pairs if first is None else chain(((first, ""),), pairs)
+    for i, (a, b) in enumerate(lines):
+        digest.update(f"{chr(10) if i else ''}{a}\t{b}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
-def _remove_stale_feedback(out: Path, present: set[str], current: set[str]) -> None:
-    """A feedback workbook of a file that is now accepted (or gone) would only mislead."""
-    for name in present - current:
-        (out / name).unlink(missing_ok=True)
+def _keep_drawn_feedback(out: Path, drawn: NameSet) -> NameSet:
+    """The feedback workbooks in the output folder that the run's files drew; the others (of a
+    file that is now accepted, or gone) are removed: they would only mislead."""
+    def kept() -> Iterator[str]:
+        for name in files_under(out, FEEDBACK_DIR, ".xlsx"):
+            if name in drawn:
+                yield name
+            else:
+                (out / name).unlink(missing_ok=True)
+
+    return NameSet(kept())

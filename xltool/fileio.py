@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
@@ -136,27 +136,41 @@ def sha256_of(path: Path, limit: int | None = None) -> str:
     return h.hexdigest()
 
 
+def entries_of(folder: str, on_error: Callable[[OSError], None] | None = None) -> Iterator[os.DirEntry]:
+    """A folder's entries as os.scandir reads them, never listed whole (an inbox or an output
+    folder is often one folder of thousands of files). A folder that cannot be opened, or fails
+    while being read, ends its entries there, and the error goes to `on_error`."""
+    try:
+        listing = os.scandir(folder)
+    except OSError as e:
+        if on_error is not None:
+            on_error(e)
+        return
+    with listing:
+        while True:
+            try:
+                entry = next(listing)
+            except StopIteration:
+                return
+            except OSError as e:
+                if on_error is not None:
+                    on_error(e)
+                return
+            yield entry
+
+
 def _files_below(folder: str) -> Iterator[os.DirEntry]:
-    """Every entry below `folder` that is not a folder, in one walk of os.scandir: links to
-    folders are not followed, a folder that cannot be read (or fails while being read) adds
-    nothing more, and no file is stat'ed. A folder's entries are given as they are read, never
-    listed whole: an output folder of 20,000 returns held some 6 MB of them at once."""
+    """Every entry below `folder` that is not a folder, in one walk of entries_of: links to
+    folders are not followed, a folder that cannot be read adds nothing (more), and no file is
+    stat'ed. (Listing each folder whole held some 6 MB of entries for an output folder of
+    20,000 returns.)"""
     pending = [folder]
     while pending:
-        try:
-            listing = os.scandir(pending.pop())
-        except OSError:
-            continue
-        with listing:
-            while True:
-                try:
-                    entry = next(listing)
-                except (StopIteration, OSError):
-                    break
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                else:
-                    yield entry
+        for entry in entries_of(pending.pop()):
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            else:
+                yield entry
 
 
 def files_under(folder: Path, sub: str, suffix: str) -> Iterator[str]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
+from xltool.fileio import entries_of
 from xltool.findings import INFO, WARNING, Code, Finding
 
 SKIPPED_LOCK_FILE = Code(
@@ -54,35 +56,20 @@ def candidates(inbox: Path, on_unreadable: Callable[[str, OSError], None] | None
     Symlinks are listed (the guard decides about them) but never followed into directories. A folder
     that cannot be read is passed to `on_unreadable` (folder, error) instead of vanishing silently."""
 
-    # os.scandir, not os.walk: a folder's entries are given as they are read, never listed whole
+    # entries_of, not os.walk: a folder's entries are given as they are read, never listed whole
     # (the inbox is often one folder of thousands of returns)
     pending = [os.fspath(inbox)]
     while pending:
         folder = pending.pop()
-        try:
-            entries = os.scandir(folder)
-        except OSError as e:
-            if on_unreadable is not None:
-                on_unreadable(e.filename if e.filename is not None else folder, e)
-            continue
         subfolders = []
-        with entries:
-            while True:
-                try:
-                    entry = next(entries)
-                except StopIteration:
-                    break
-                except OSError as e:   # the folder went away or failed while being read: told, as os.walk does
-                    if on_unreadable is not None:
-                        on_unreadable(folder, e)
-                    break
-                if _is_folder(entry):    # a link to a folder too, as os.walk: listed below, never walked
-                    subfolders.append(entry.name)
-                    continue
-                name = entry.name
-                suffix = _suffix(name)
-                if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not suffix:
-                    yield os.path.join(folder, name)
+        for entry in entries_of(folder, None if on_unreadable is None else partial(on_unreadable, folder)):
+            if _is_folder(entry):    # a link to a folder too, as os.walk: listed below, never walked
+                subfolders.append(entry.name)
+                continue
+            name = entry.name
+            suffix = _suffix(name)
+            if suffix in CANDIDATE_SUFFIXES or suffix in WRONG_DOCUMENT_TYPES or name.startswith("~$") or not suffix:
+                yield os.path.join(folder, name)
         subfolders.sort(key=os.fsencode, reverse=True)   # walked in order: folders that cannot be read are told so
         for name in subfolders:
             path = os.path.join(folder, name)

@@ -12,9 +12,10 @@ from heapq import merge
 class NameSet:
     """Names to look up (`name in names`), kept as the sorted 64-bit hashes of the names (8 bytes
     a name, in memory) rather than the names. Two names with one hash would both read as present:
-    for an output folder of 100,000 files, about one chance in 10**9 that any name has a twin,
-    and then a lost output is made again by the next run with --full instead of this one. The
-    hashes are Python's own, salted per process (and kept by a forked child): never stored."""
+    for an output folder of 100,000 files, about one chance in 10**9 that any name has a twin.
+    Then a lost output is made again only by a run with --full, or a stale feedback workbook is
+    kept until the next run. The hashes are Python's own, salted per process (and kept by a
+    forked child): never stored."""
 
     def __init__(self, names: Iterable[str]):
         self._hashes = _sorted_hashes(names)

@@ -187,10 +187,11 @@ def clear_temp_files(folder: Path) -> None:
     """Temp files left by a run that was killed mid-write (call only while holding the folder's
     lock), found by one walk (a pathlib glob of an output folder of 10,000 returns took tens of
     milliseconds of every re-run)."""
-    for entry in _files_below(os.fspath(folder)):
-        if entry.name.startswith(TEMP_PREFIX):
-            with suppress(OSError):
-                os.unlink(entry.path)
+    # removed once the folder has been read to its end: a network share's listing can skip
+    # names when the folder changes while it is read
+    for path in [entry.path for entry in _files_below(os.fspath(folder)) if entry.name.startswith(TEMP_PREFIX)]:
+        with suppress(OSError):
+            os.unlink(path)
 
 
 class FolderBusy(RuntimeError):

@@ -212,12 +212,19 @@ def _lines_key(first: str | None, pairs: Iterable[tuple[str, str]]) -> str:
 
 def _keep_drawn_feedback(out: Path, drawn: NameSet) -> NameSet:
     """The feedback workbooks in the output folder that the run's files drew; the others (of a
-    file that is now accepted, or gone) are removed: they would only mislead."""
+    file that is now accepted, or gone) are removed: they would only mislead. Removed once the
+    folder has been read to its end: a network share's listing can skip names when the folder
+    changes while it is read."""
+    stale: list[str] = []      # a few: the returns that were rejected and are now accepted or gone
+
     def kept() -> Iterator[str]:
         for name in files_under(out, FEEDBACK_DIR, ".xlsx"):
             if name in drawn:
                 yield name
             else:
-                (out / name).unlink(missing_ok=True)
+                stale.append(name)
 
-    return NameSet(kept())
+    present = NameSet(kept())
+    for name in stale:
+        (out / name).unlink(missing_ok=True)
+    return present

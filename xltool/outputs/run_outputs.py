@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -57,7 +56,7 @@ def write_outputs(report: RunReport, source: SummarySource, entries_key: str | N
             if feedback and status == REJECTED and superseded_by is None and feedback in present:
                 yield path, feedback
 
-    sections_key = None if entries_key is None else _lines_key(entries_key, links())
+    sections_key = None if entries_key is None else _lines_key(links(), head=f"{entries_key}\0")
     started = [in_forked_child(lambda: write_report_html(report, dict(links()), out / "report.html", sections_key))]
     try:
         started.append(_start_summaries(report, out, source))
@@ -178,7 +177,7 @@ def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Cal
     use are the ones they were made from; returns what waits for both and then records them
     (SUMMARY_KEY). Not threads: values.csv's thousands of steps that let go of the GIL (a row read
     from SQLite, a digest) would each wait for it again beside the workbook's Python."""
-    key = _summary_key(in_use(report))
+    key = _lines_key(in_use(report))   # the accepted returns in use: their names and hashes
     key_file = out / SUMMARY_KEY
     if _read_key(key_file) == key and (out / "summary.xlsx").is_file() and (out / "values.csv").is_file():
         return lambda: None  # the same accepted returns as last time: the same sums
@@ -195,17 +194,11 @@ def _start_summaries(report: RunReport, out: Path, source: SummarySource) -> Cal
     return wait
 
 
-def _summary_key(used: Iterable[tuple[str, str]]) -> str:
-    """The hash of the accepted returns' names and hashes, a line each."""
-    return _lines_key(None, used)
-
-
-def _lines_key(first: str | None, pairs: Iterable[tuple[str, str]]) -> str:
-    """The hash of `first` (if any) and then of the pairs, a line each: fed line by line, not
-    as one text of thousands of lines (megabytes, held only to be hashed)."""
-    digest = hashlib.sha256()
-    lines = pairs if first is None else chain(((first, ""),), pairs)
-    for i, (a, b) in enumerate(lines):
+def _lines_key(pairs: Iterable[tuple[str, str]], head: str = "") -> str:
+    """The hash of `head` and then of the pairs, a line each: fed line by line, not as one text
+    of thousands of lines (megabytes, held only to be hashed)."""
+    digest = hashlib.sha256(head.encode("utf-8", "surrogateescape"))
+    for i, (a, b) in enumerate(pairs):
         digest.update(f"{chr(10) if i else ''}{a}\t{b}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
